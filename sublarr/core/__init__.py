@@ -1,0 +1,1 @@
+"""The kernel proper: settings, plugin manager, migrations, the Kernel object."""

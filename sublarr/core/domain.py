@@ -1,0 +1,179 @@
+"""What a domain plugin registers, and the helpers its repository uses.
+
+A domain plugin returns :class:`Domain` objects from the ``sublarr_domains`` hook::
+
+    Domain(name="wanted", version="1.0", tables=[WantedItem.__table__],
+           migrations=Path(__file__).parent / "migrations", repository=WantedRepository)
+
+Each public method of the repository is one short transaction; the package exposes the
+same methods as module functions acting on the active kernel (:func:`export`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from sublarr.core.kernel import Kernel
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    repository: type[Repository] | Mapping[str, type[Repository]]
+    tables: Sequence[Table] = ()
+    migrations: Path | str | None = None  # folder of Alembic revision files (one linear history)
+    version: str = "0"
+    requires: Sequence[str] = field(default_factory=tuple)  # domains whose migrations run first
+
+    @property
+    def version_table(self) -> str:
+        return f"alembic_version_{self.name}"
+
+    def repository_for(self, storage_name: str) -> type[Repository] | None:
+        if isinstance(self.repository, Mapping):
+            return self.repository.get(storage_name) or self.repository.get("*")
+        return self.repository
+
+
+class Repository:
+    """Base of domain repositories: short transactions on the kernel's engine."""
+
+    domain: str = ""
+
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+        self.settings = kernel.settings
+        self.engine = kernel.engine
+        self.dialect = kernel.engine.dialect.name
+        self._read_engine = kernel.engine.execution_options(**kernel.storage.read_options())
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: commit on success, rollback and re-raise on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read-only transaction (deferred on SQLite, so it never waits on writers)."""
+        with self._read_engine.connect() as conn:
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    def repo(self, name: str) -> Repository:
+        return self.kernel.repo(name)
+
+
+# -- helpers shared by every domain --------------------------------------------------------------
+
+def check_page(page: int, per_page: int) -> None:
+    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+        raise ValueError(f"page must be an integer >= 1, got {page!r}")
+    if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
+        raise ValueError(f"per_page must be an integer >= 1, got {per_page!r}")
+
+
+def check_limit(limit: int, name: str = "limit") -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {limit!r}")
+    return limit
+
+
+def paginate(conn: Connection, query, page: int, per_page: int,
+             row: Callable[[Mapping[str, Any]], dict] = dict) -> dict:
+    """``{"data", "page", "per_page", "total", "total_pages"}`` for a select (ordering included)."""
+    check_page(page, per_page)
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = conn.execute(query.limit(per_page).offset((page - 1) * per_page)).mappings()
+    return {
+        "data": [row(r) for r in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "total_pages": max(1, math.ceil(total / per_page)),
+    }
+
+
+LIKE_ESCAPE = "\\"
+
+
+def escape_like(text: str) -> str:
+    """Escape ``%``, ``_`` and the escape character so user text matches literally in LIKE."""
+    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+
+
+def starts_with(column, prefix: str):
+    """Case-sensitive, literal prefix match on every dialect (SQLite's LIKE ignores ASCII case)."""
+    return func.substr(column, 1, len(prefix)) == prefix
+
+
+def require_str(name: str, value: Any, allow_empty: bool = True) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {type(value).__name__}")
+    if not allow_empty and not value:
+        raise ValueError(f"{name} must not be empty")
+    if "\x00" in value:
+        raise ValueError(f"{name} must not contain NUL characters")
+    return value
+
+
+def require_int(name: str, value: Any, minimum: int | None = None, nullable: bool = False) -> int | None:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"{name} is out of range: {value}")
+    return value
+
+
+def check_fields(allowed: Sequence[str], fields: Mapping[str, Any], what: str) -> None:
+    """Unknown field names raise ValueError naming them (nothing is written)."""
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown {what} field(s): {', '.join(unknown)} (allowed: {', '.join(allowed)})")
+
+
+# -- package-level functions ---------------------------------------------------------------------
+
+def export(domain: str, repository: type[Repository], namespace: dict[str, Any]) -> list[str]:
+    """Define every public repository method as a module function acting on the active kernel.
+
+    Returns the exported names (for ``__all__``). Aliases (``b = a`` in the class body) are
+    exported under both names with one implementation.
+    """
+    from sublarr.core.kernel import active_kernel
+
+    names = []
+    for name, member in inspect.getmembers(repository, inspect.isfunction):
+        if name.startswith("_") or name in Repository.__dict__:
+            continue
+
+        def make(method_name: str, method: Callable) -> Callable:
+            @functools.wraps(method)
+            def function(*args, **kwargs):
+                return getattr(active_kernel().repo(domain), method_name)(*args, **kwargs)
+
+            sig = inspect.signature(method)
+            function.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
+            del function.__wrapped__
+            return function
+
+        namespace[name] = make(name, member)
+        names.append(name)
+    return sorted(names)

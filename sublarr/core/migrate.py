@@ -1,0 +1,232 @@
+"""Schema migrations: every domain's Alembic history, applied under a cross-process lock.
+
+Upgrades run on one dedicated connection (Bazarr#2601: a pool that closed the connection
+mid-upgrade failed silently), inside the storage driver's migration lock (PostgreSQL
+advisory lock, a file lock for SQLite). Inside the lock the current revisions are read
+again, so of N processes booting together only the first migrates. Afterwards every
+domain's revision is verified against its head, and a mismatch fails loudly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Connection
+
+from sublarr.core.domain import Domain
+from sublarr.core.errors import MigrationError
+from sublarr.drivers.base import StorageDriver
+from sublarr.migrations import ENVIRONMENT
+
+log = logging.getLogger("sublarr.migrate")
+
+
+@dataclass(frozen=True)
+class Revision:
+    domain: str
+    current: str | None
+    head: str | None
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+def order_domains(domains: Sequence[Domain]) -> list[Domain]:
+    """Registration order, except that a domain comes after the domains it ``requires``."""
+    by_name = {d.name: d for d in domains}
+    ordered: list[Domain] = []
+    visiting: set[str] = set()
+
+    def visit(domain: Domain) -> None:
+        if domain in ordered:
+            return
+        if domain.name in visiting:
+            raise MigrationError(f"domain {domain.name!r} requires itself through {sorted(visiting)}")
+        visiting.add(domain.name)
+        for name in domain.requires:
+            if name in by_name:
+                visit(by_name[name])
+        visiting.discard(domain.name)
+        ordered.append(domain)
+
+    for domain in domains:
+        visit(domain)
+    return ordered
+
+
+class Migrator:
+    def __init__(self, storage: StorageDriver | None, domains: Iterable[Domain], settings=None):
+        """``storage=None`` gives a migrator that can only read scripts (history, heads)."""
+        self.storage = storage
+        self.engine = storage.engine if storage is not None else None
+        self.settings = settings
+        self.domains = order_domains([d for d in domains if d.migrations])
+
+    def domain(self, name: str) -> Domain:
+        for domain in self.domains:
+            if domain.name == name:
+                return domain
+        known = ", ".join(d.name for d in self.domains)
+        raise MigrationError(f"no domain {name!r} with migrations (known: {known})")
+
+    # -- scripts --------------------------------------------------------------------------------
+
+    def config(self, domain: Domain, connection: Connection | None = None) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(ENVIRONMENT))
+        cfg.set_main_option("version_locations", str(domain.migrations))
+        cfg.set_main_option("path_separator", "os")
+        cfg.attributes.update(
+            connection=connection,
+            version_table=domain.version_table,
+            target_metadata=_metadata_of(domain),
+            include_name=_owned_names(domain),
+            domain=domain,
+            settings=self.settings,
+        )
+        return cfg
+
+    @cached_property
+    def scripts(self) -> dict[str, ScriptDirectory]:
+        return {d.name: ScriptDirectory.from_config(self.config(d)) for d in self.domains}
+
+    def heads(self) -> dict[str, str | None]:
+        result = {}
+        for name, script in self.scripts.items():
+            heads = script.get_heads()
+            if len(heads) > 1:
+                raise MigrationError(f"domain {name!r} has {len(heads)} migration heads ({', '.join(heads)}); "
+                                     "each plugin's history must be linear")
+            result[name] = heads[0] if heads else None
+        return result
+
+    def history(self, name: str) -> list[Script]:
+        return list(self.scripts[name].walk_revisions())
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def current(self, connection: Connection | None = None) -> dict[str, str | None]:
+        if connection is None:
+            with self.engine.connect() as conn:
+                try:
+                    return self.current(conn)
+                finally:
+                    conn.rollback()
+        tables = set(sa_inspect(connection).get_table_names())
+        result: dict[str, str | None] = {}
+        for domain in self.domains:
+            if domain.version_table not in tables:
+                result[domain.name] = None
+                continue
+            heads = MigrationContext.configure(
+                connection, opts={"version_table": domain.version_table}
+            ).get_current_heads()
+            result[domain.name] = heads[0] if heads else None
+        return result
+
+    def status(self, connection: Connection | None = None) -> list[Revision]:
+        current = self.current(connection)
+        heads = self.heads()
+        return [Revision(d.name, current[d.name], heads[d.name]) for d in self.domains]
+
+    def pending(self, connection: Connection | None = None) -> list[Revision]:
+        return [r for r in self.status(connection) if not r.up_to_date]
+
+    # -- changes --------------------------------------------------------------------------------
+
+    def _locked(self, action):
+        """Run ``action(connection)`` on one dedicated connection inside the migration lock."""
+        with self.engine.connect() as conn:
+            self.storage.prepare_migration(conn)
+            ok = False
+            try:
+                with self.storage.migration_lock(conn):
+                    result = action(conn)
+                ok = True
+            finally:
+                if ok:
+                    self.storage.finish_migration(conn)
+                else:
+                    conn.invalidate()  # never hand a connection with foreign_keys=OFF back to the pool
+        return result
+
+    def upgrade(self, domain: str | None = None, revision: str = "head") -> list[Revision]:
+        """Bring one domain (or all) to ``revision``; returns what changed. Safe under concurrency."""
+        targets = [self.domain(domain)] if domain else self.domains
+
+        def run(conn: Connection) -> list[Revision]:
+            changed = []
+            before = self.current(conn)  # read again inside the lock
+            for target in targets:
+                if revision == "head" and before[target.name] == self.heads()[target.name]:
+                    continue
+                log.info("migrating %s: %s -> %s", target.name, before[target.name] or "empty", revision)
+                command.upgrade(self.config(target, conn), revision)
+                if conn.in_transaction():
+                    conn.commit()
+                changed.append(Revision(target.name, before[target.name], self.current(conn)[target.name]))
+            if revision == "head":
+                behind = [r for r in self.status(conn) if r.domain in {t.name for t in targets} and not r.up_to_date]
+                if behind:
+                    detail = ", ".join(f"{r.domain} at {r.current} (head {r.head})" for r in behind)
+                    raise MigrationError(f"migration did not reach head: {detail}")
+            return changed
+
+        return self._locked(run)
+
+    def downgrade(self, revision: str, domain: str | None = None) -> list[Revision]:
+        """Downgrade one domain to ``revision`` or, with ``revision='base'`` and no domain, all of them
+        (in reverse dependency order)."""
+        if domain is None and revision != "base":
+            raise MigrationError("downgrade to a revision needs a domain: use DOMAIN:REVISION, or 'base'")
+        targets = [self.domain(domain)] if domain else list(reversed(self.domains))
+
+        def run(conn: Connection) -> list[Revision]:
+            changed = []
+            for target in targets:
+                before = self.current(conn)[target.name]
+                if before is None and revision == "base":
+                    continue
+                command.downgrade(self.config(target, conn), revision)
+                if conn.in_transaction():
+                    conn.commit()
+                changed.append(Revision(target.name, before, self.current(conn)[target.name]))
+            return changed
+
+        return self._locked(run)
+
+    def stamp(self, revisions: dict[str, str]) -> None:
+        """Record ``{domain: revision}`` without running anything (adoption of legacy databases)."""
+
+        def run(conn: Connection) -> None:
+            for name, rev in revisions.items():
+                command.stamp(self.config(self.domain(name), conn), rev)
+                if conn.in_transaction():
+                    conn.commit()
+
+        self._locked(run)
+
+
+def _metadata_of(domain: Domain):
+    return domain.tables[0].metadata if domain.tables else None
+
+
+def _owned_names(domain: Domain):
+    owned = {t.name for t in domain.tables}
+
+    def include_name(name, type_, parent_names):
+        # autogenerate compares only this domain's tables, never another plugin's
+        if type_ == "table":
+            return name in owned
+        return True
+
+    return include_name

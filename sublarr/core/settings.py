@@ -1,0 +1,347 @@
+"""Settings: code defaults < settings.toml < .secrets.toml < SUBLARR_* env < keyword overrides.
+
+dynaconf reads the files and the environment; this module declares every setting
+(name, type, default, meaning), converts and validates the resolved values, and
+remembers where each value came from (``sublarr config`` shows it). A bad value
+raises :class:`SettingsError` naming the setting; secrets are never part of a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sublarr.core.errors import SettingsError
+from sublarr.core.secrets import mask_value, registry, url_password
+
+log = logging.getLogger("sublarr.settings")
+
+ENV_PREFIX = "SUBLARR"
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting. Plugins declare theirs through the ``sublarr_settings`` hook."""
+
+    name: str
+    default: Any
+    type: type = str
+    help: str = ""
+    secret: bool = False
+    minimum: float | None = None
+    choices: Sequence[str] | None = None
+    nullable: bool = False
+    check: Callable[[Any], str | None] | None = None  # returns a problem description, or None
+
+    def convert(self, raw: Any) -> Any:
+        """The typed value, or SettingsError(self.name, ...) describing what is wrong."""
+        if raw is None:
+            if self.nullable:
+                return None
+            raise SettingsError(self.name, f"must be {_article(self.type)}, got nothing")
+        value = _CONVERTERS[self.type](self.name, raw)
+        if self.minimum is not None and value < self.minimum:
+            raise SettingsError(self.name, f"must be at least {self.minimum:g}, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise SettingsError(self.name, f"must be one of {', '.join(self.choices)}; got {_shown(self, value)}")
+        if self.check is not None:
+            problem = self.check(value)
+            if problem:
+                raise SettingsError(self.name, problem)
+        return value
+
+
+def _article(kind: type) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}[kind]
+
+
+def _shown(setting: Setting, value: Any) -> str:
+    return repr(mask_value(setting.name, value)) if not setting.secret else "***"
+
+
+def _to_str(name: str, raw: Any) -> str:
+    if isinstance(raw, (dict, list)):
+        raise SettingsError(name, f"must be a string, got {type(raw).__name__}")
+    return str(raw)
+
+
+def _to_int(name: str, raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise SettingsError(name, f"must be an integer, got {str(raw).lower()}")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            pass
+    raise SettingsError(name, f"must be an integer, got {raw!r}")
+
+
+def _to_float(name: str, raw: Any) -> float:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            return float(raw.strip())
+        except ValueError:
+            pass
+    raise SettingsError(name, f"must be a number, got {raw!r}")
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _to_bool(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+        return raw.strip().lower() in _TRUE
+    raise SettingsError(name, f"must be true or false, got {raw!r}")
+
+
+def _to_list(name: str, raw: Any) -> list:
+    if isinstance(raw, (list, tuple)):
+        return [str(item) for item in raw]
+    if isinstance(raw, str):
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    raise SettingsError(name, f"must be a list (or a comma-separated string), got {raw!r}")
+
+
+_CONVERTERS: dict[type, Callable[[str, Any], Any]] = {
+    str: _to_str, int: _to_int, float: _to_float, bool: _to_bool, list: _to_list,
+}
+
+
+def _check_database_url(url: str) -> str | None:
+    if not url:
+        return None
+    if "://" not in url:
+        return "must be a URL like sqlite:///path.db or postgresql://user:password@host/db"
+    try:
+        from sqlalchemy.engine import make_url
+
+        make_url(url)
+    except Exception:
+        return "is not a valid database URL"
+    return None
+
+
+def _check_redis_url(url: str) -> str | None:
+    if not url:
+        return None
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("redis", "rediss", "unix"):
+        return "must be a redis://, rediss:// or unix:// URL"
+    return None
+
+
+def _check_driver_name(value: str) -> str | None:
+    return None if value and value.replace("_", "").replace("-", "").isalnum() else "must be a driver name or 'auto'"
+
+
+CORE_SETTINGS: tuple[Setting, ...] = (
+    # storage
+    Setting("db_path", "sublarr.db", str, "SQLite file used when database_url is empty"),
+    Setting("database_url", "", str, "empty = sqlite:///<db_path>; postgresql://user:pw@host/db for PostgreSQL",
+            secret=False, check=_check_database_url),
+    Setting("db_pool_size", 5, int, "QueuePool size (server databases)", minimum=1),
+    Setting("db_pool_max_overflow", 10, int, "QueuePool overflow (server databases)", minimum=0),
+    Setting("db_pool_recycle", 3600, int, "seconds before a pooled connection is recycled", minimum=-1),
+    Setting("db_busy_timeout_ms", 5000, int, "SQLite busy timeout", minimum=0),
+    Setting("db_connect_timeout", 10, int, "seconds to wait for a database server connection", minimum=1),
+    Setting("auto_migrate", True, bool, "apply pending migrations at boot"),
+    # redis, cache, queue
+    Setting("redis_url", "", str, "empty = no Redis", check=_check_redis_url),
+    Setting("redis_cache_enabled", True, bool, "use Redis for the cache when redis_url is set"),
+    Setting("redis_queue_enabled", True, bool, "use Redis + RQ for the job queue when redis_url is set"),
+    Setting("cache_driver", "auto", str, "auto, or a cache driver name (memory, redis, ...)", check=_check_driver_name),
+    Setting("queue_driver", "auto", str, "auto, or a queue driver name (memory, rq, ...)", check=_check_driver_name),
+    Setting("cache_key_prefix", "sublarr:", str, "prefix of every cache key in Redis"),
+    Setting("memory_cache_max_entries", 10000, int, "LRU bound of the memory cache", minimum=1),
+    Setting("queue_name", "sublarr", str, "RQ queue name"),
+    Setting("queue_workers", 2, int, "threads of the in-process queue", minimum=1),
+    Setting("queue_job_retention_seconds", 86400, int, "how long finished jobs stay visible", minimum=0),
+    Setting("queue_job_timeout_seconds", 3600, int, "RQ job timeout", minimum=1),
+    # plugins and service
+    Setting("plugins_disabled", [], list, "plugin names not to load"),
+    Setting("load_plugins", None, list, "allow-list of entry-point plugins; unset = all, empty = built-ins only",
+            nullable=True),
+    Setting("maintenance_interval_seconds", 3600, int, "period of the maintenance hooks in `sublarr run`",
+            minimum=1),
+    Setting("log_level", "INFO", str, "log level of `sublarr run` and `sublarr worker`",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    # backups
+    Setting("backup_dir", "backups", str, "where `sublarr db backup` writes"),
+    Setting("backup_retention", 7, int, "backups kept by `sublarr db backup` (0 = keep all)", minimum=0),
+    # hooks and webhooks
+    Setting("hooks_dir", "hooks", str, "script hooks may only run from this folder"),
+    Setting("webhook_allowed_hosts", [], list, "host names or CIDRs webhooks may reach despite the SSRF guard"),
+    # domain settings of the legacy layer (names and defaults kept)
+    Setting("anidb_cache_ttl_days", 30, int, "sliding TTL of AniDB mappings (0 = never expire)"),
+    Setting("metadata_cache_ttl_days", 30, int, "TTL of standalone metadata cache entries", minimum=0),
+    Setting("provider_cache_ttl_minutes", 5, int, "TTL of provider search results", minimum=0),
+    Setting("circuit_breaker_failure_threshold", 5, int, "provider failures before the circuit opens", minimum=1),
+    Setting("provider_auto_disable_cooldown_minutes", 30, int, "how long an auto-disabled provider rests",
+            minimum=0),
+    Setting("wanted_max_search_attempts", 3, int, "searches before a wanted item is marked failed", minimum=1),
+    Setting("source_language", "en", str, "default source language code"),
+    Setting("source_language_name", "English", str, "default source language name"),
+    Setting("target_language", "de", str, "default target language code"),
+    Setting("target_language_name", "German", str, "default target language name"),
+)
+
+
+class Settings(Mapping):
+    """Resolved settings: ``settings.db_path`` and ``settings["db_path"]``; ``source(name)`` tells where from."""
+
+    def __init__(self, values: dict[str, Any], sources: dict[str, str], declared: dict[str, Setting]):
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_sources", sources)
+        object.__setattr__(self, "_declared", declared)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"unknown setting {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("settings are read-only; pass overrides to Kernel.boot()")
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def source(self, name: str) -> str:
+        return self._sources[name]
+
+    def declared(self, name: str) -> Setting | None:
+        return self._declared.get(name)
+
+    def display(self) -> list[tuple[str, Any, str]]:
+        """(name, masked value, source) for every setting, sorted by name."""
+        rows = []
+        for name in sorted(self._values):
+            spec = self._declared.get(name)
+            value = self._values[name]
+            shown = "***" if (spec and spec.secret and value) else mask_value(name, value)
+            rows.append((name, shown, self._sources[name]))
+        return rows
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self._values["database_url"] or f"sqlite:///{self._values['db_path']}"
+
+    def __repr__(self) -> str:
+        return f"Settings({len(self)} values)"
+
+
+class SettingsLoader:
+    """Reads the layers once; :meth:`resolve` validates them against declared settings."""
+
+    def __init__(self, settings_files: Iterable[str | os.PathLike] | None = None,
+                 overrides: Mapping[str, Any] | None = None):
+        from dynaconf import Dynaconf
+        from dynaconf.utils.inspect import get_history
+
+        files = self._files(settings_files)
+        self.files = [str(f) for f in files]
+        self._dyn = Dynaconf(
+            envvar_prefix=ENV_PREFIX,
+            settings_files=self.files,
+            environments=False,
+            load_dotenv=False,
+            merge_enabled=False,
+            core_loaders=["TOML"],
+        )
+        self._history = get_history
+        self.overrides = {k.lower(): v for k, v in (overrides or {}).items()}
+
+    @staticmethod
+    def _files(explicit) -> list[Path]:
+        if explicit is not None:
+            return [Path(f) for f in explicit]
+        env = os.environ.get("SUBLARR_SETTINGS_FILES")
+        if env:
+            return [Path(p.strip()) for p in env.replace(";", ",").split(",") if p.strip()]
+        return [Path("settings.toml"), Path(".secrets.toml")]
+
+    def raw(self, name: str) -> tuple[Any, str]:
+        """(raw value, source) for one name; ``_UNSET`` when no layer sets it."""
+        if name in self.overrides:
+            return self.overrides[name], "override"
+        key = name.upper()
+        try:
+            history = self._history(self._dyn, key)
+        except Exception:  # dynaconf raises KeyNotFoundError for names no layer sets
+            history = []
+        if not history:
+            return _UNSET, "default"
+        last = history[-1]
+        if last["loader"].startswith("env"):
+            # Read the environment ourselves: dynaconf parses env values as TOML, which turns an
+            # all-digit password into an int and "1e5" into a float (Bazarr#2309).
+            return os.environ.get(f"{ENV_PREFIX}_{key}", last["value"]), "env"
+        identifier = Path(str(last["identifier"])).name
+        return self._dyn.get(key), identifier
+
+    def keys(self) -> set[str]:
+        names = {k.lower() for k in self._dyn.as_dict() if k not in ("LOAD_DOTENV",)}
+        return names | set(self.overrides)
+
+    def resolve(self, declared: Iterable[Setting]) -> Settings:
+        specs: dict[str, Setting] = {}
+        for spec in declared:
+            specs[spec.name] = spec
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for name, spec in specs.items():
+            raw, source = self.raw(name)
+            if raw is _UNSET:
+                values[name], sources[name] = spec.default, "default"
+                continue
+            if spec.type is str and source == "env":
+                raw = str(raw)
+            values[name] = spec.convert(raw)
+            sources[name] = source
+        unknown = sorted(self.keys() - set(specs) - {"settings_files"})
+        for name in unknown:
+            log.warning("ignoring unknown setting %r (from %s)", name, self.raw(name)[1])
+        settings = Settings(values, sources, specs)
+        registry.add(self.secret_values(settings))
+        return settings
+
+    @staticmethod
+    def secret_values(settings: Settings) -> list[str]:
+        secrets = []
+        for name in settings:
+            value = settings[name]
+            spec = settings.declared(name)
+            if not isinstance(value, str) or not value:
+                continue
+            if (spec and spec.secret) or name.endswith(("_secret", "_password", "_token", "_api_key")):
+                secrets.append(value)
+            secrets.append(url_password(value) or "")
+        return secrets
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, extra: Iterable[Setting] = (),
+                  settings_files: Iterable[str | os.PathLike] | None = None) -> Settings:
+    """Resolve the core settings plus ``extra`` declared ones."""
+    return SettingsLoader(settings_files, overrides).resolve([*CORE_SETTINGS, *extra])

@@ -1,0 +1,1 @@
+"""Built-in drivers: storage (SQLite, PostgreSQL), cache (memory, Redis), queue (threads, RQ)."""

@@ -1,0 +1,403 @@
+"""RQ job queue on Redis: jobs survive restarts and run in `sublarr worker` processes.
+
+Fails CLOSED: when Redis is unreachable ``enqueue`` raises :class:`QueueUnavailable`
+instead of dropping the job (RQ's own ``enqueue`` raises a bare Redis error).
+
+``work()`` runs RQ's ``SimpleWorker`` in this process by default: no fork per job
+(1,000 jobs in 1.0 s instead of 6.6 s in RQ's benchmark) and the kernel booted in the
+process stays usable by the jobs. ``worker_class="fork"`` selects RQ's forking worker.
+The worker stops when ``stop()`` becomes true (checked about once a second while idle,
+and between jobs) or on SIGTERM/SIGINT; a Redis outage does not end it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import inspect
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sublarr.core.errors import QueueUnavailable
+from sublarr.core.secrets import mask_url, scrub
+from sublarr.core.timeutil import fmt
+from sublarr.drivers.base import JobInfo, JobStatus, QueueDriver
+
+if TYPE_CHECKING:
+    from sublarr.core.settings import Settings
+
+log = logging.getLogger("sublarr.queue.rq")
+
+# RQ status -> ours. RQ 3.0 also has created / rate_limited / ready_to_enqueue: all "not run yet".
+_STATUS = {
+    "created": JobStatus.QUEUED, "queued": JobStatus.QUEUED, "deferred": JobStatus.QUEUED,
+    "scheduled": JobStatus.QUEUED, "rate_limited": JobStatus.QUEUED, "ready_to_enqueue": JobStatus.QUEUED,
+    "started": JobStatus.RUNNING,
+    "finished": JobStatus.COMPLETED,
+    "failed": JobStatus.FAILED,
+    "stopped": JobStatus.CANCELLED, "canceled": JobStatus.CANCELLED, "cancelled": JobStatus.CANCELLED,
+}
+_LIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+
+WORKER_CLASSES = ("simple", "fork")
+POLL_SECONDS = 1  # BLMOVE timeout of an idle worker: how often it looks at stop()
+_RESTART_BACKOFF_MAX = 30.0  # seconds between attempts to restart a worker that lost Redis
+_STEP = 0.2
+
+
+def check_importable(func: Callable[..., Any]) -> None:
+    """Raise ValueError unless a worker process could import ``func`` by its name.
+
+    RQ stores ``module.qualname``; a lambda, a nested function or a function of ``__main__``
+    would be accepted by Redis and then fail in every worker.
+    """
+    if not callable(func):
+        raise TypeError(f"enqueue needs a callable, got {type(func).__name__}")
+    target = func.__func__ if inspect.ismethod(func) else func
+    if not (inspect.isfunction(target) or inspect.isbuiltin(target)):
+        return  # a callable instance or a partial: RQ pickles it, and pickle reports what is wrong
+    module, qualname = getattr(target, "__module__", None), target.__qualname__
+    shown = f"{module}.{qualname}" if module else qualname
+    if "<lambda>" in qualname or "<locals>" in qualname:
+        raise ValueError(f"cannot enqueue {shown}: RQ workers import jobs by name, so the function must "
+                         f"be defined at module level (not a lambda or a nested function)")
+    if module in (None, "__main__"):
+        raise ValueError(f"cannot enqueue {shown}: functions of the __main__ module cannot be imported by "
+                         f"a worker; move it into an importable module")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot enqueue {shown}: a worker could not import it ({exc})") from None
+    if getattr(obj, "__func__", obj) is not target:
+        raise ValueError(f"cannot enqueue {shown}: the name {shown!r} refers to another object in its module")
+
+
+def _ts(moment: datetime | None) -> str | None:
+    return fmt(moment) if moment is not None else None
+
+
+class RqQueue(QueueDriver):
+    name = "rq"
+    description = "RQ on Redis (persistent; `sublarr worker` processes run the jobs)"
+
+    SOCKET_TIMEOUT = 5.0
+
+    def __init__(self, settings: Settings, *, worker_class: str = "simple"):
+        super().__init__(settings)
+        import redis
+        from rq import Queue
+
+        if worker_class not in WORKER_CLASSES:
+            raise ValueError(f"worker_class must be one of {', '.join(WORKER_CLASSES)}; got {worker_class!r}")
+        self.worker_class = worker_class
+        self.queue_name: str = settings.queue_name
+        self._shown_url = mask_url(settings.redis_url)
+        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError,
+                                                          redis.exceptions.TimeoutError)
+        # Bytes mode (no decode_responses): RQ stores pickled data.
+        self._connection = self._connect()
+        self._queue = Queue(self.queue_name, connection=self._connection)
+
+    @classmethod
+    def available(cls, settings: Settings) -> str | None:
+        if not settings.redis_url:
+            return "setting 'redis_url' is empty: the rq queue needs a Redis server"
+        for package in ("redis", "rq"):
+            if importlib.util.find_spec(package) is None:
+                return f"the rq queue needs the '{package}' package (pip install {package})"
+        return None
+
+    def _connect(self):
+        from redis import Redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # One immediate retry reconnects a pooled connection that died with a restarted server;
+        # redis-py's default backoff would make a failing enqueue hang for seconds.
+        return Redis.from_url(self.settings.redis_url, socket_connect_timeout=2.0,
+                              socket_timeout=self.SOCKET_TIMEOUT, retry=Retry(NoBackoff(), 1))
+
+    @contextmanager
+    def _redis(self, doing: str) -> Iterator[None]:
+        """Turn "Redis is unreachable" into QueueUnavailable naming the queue and the (masked) URL."""
+        try:
+            yield
+        except self._errors as exc:
+            raise QueueUnavailable(
+                f"rq queue {self.queue_name!r}: Redis at {self._shown_url} is unreachable "
+                f"({scrub(str(exc)) or type(exc).__name__}): {doing}"
+            ) from None
+
+    # -- submitting -----------------------------------------------------------------------------
+
+    def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> str:
+        from rq.exceptions import DuplicateJobError, NoSuchJobError
+        from rq.job import Job
+
+        check_importable(func)
+        with self._redis("job not enqueued"):
+            if job_id is not None:
+                try:
+                    previous = Job.fetch(job_id, connection=self._connection)
+                except NoSuchJobError:
+                    previous = None
+                if previous is not None:
+                    if self._status(previous) in _LIVE:
+                        raise ValueError(f"job id {job_id!r} is already {self._status(previous)}")
+                    previous.delete()  # a finished job's id may be reused
+            retention = self.settings.queue_job_retention_seconds
+            try:
+                # enqueue_call, not enqueue: enqueue() would take the job's own keyword
+                # arguments named timeout/description/meta/ttl/... as RQ options.
+                job = self._queue.enqueue_call(
+                    func, args=args, kwargs=kwargs, job_id=job_id, unique=job_id is not None,
+                    timeout=self.settings.queue_job_timeout_seconds,
+                    result_ttl=retention, failure_ttl=retention,
+                )
+            except DuplicateJobError:  # another process enqueued the same id a moment ago
+                raise ValueError(f"job id {job_id!r} is already queued") from None
+        return job.id
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> JobInfo | None:
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        with self._redis("cannot read the job"):
+            try:
+                job = Job.fetch(job_id, connection=self._connection)
+            except NoSuchJobError:
+                return None
+            return self._info(job)
+
+    def cancel_job(self, job_id: str) -> bool:
+        from rq.exceptions import InvalidJobOperation, NoSuchJobError
+        from rq.job import Job
+
+        with self._redis("job not cancelled"):
+            try:
+                job = Job.fetch(job_id, connection=self._connection)
+            except NoSuchJobError:
+                return False
+            if self._status(job) is not JobStatus.QUEUED:
+                return False  # a running job is not interrupted; a finished one has nothing to cancel
+            try:
+                job.cancel()
+            except InvalidJobOperation:
+                return False
+        return True
+
+    def queue_length(self) -> int:
+        with self._redis("cannot read the queue length"):
+            return self._queue.count
+
+    def active_jobs(self) -> list[JobInfo]:
+        from rq.registry import StartedJobRegistry
+
+        with self._redis("cannot list running jobs"):
+            ids = StartedJobRegistry(queue=self._queue).get_job_ids(cleanup=False)
+            return self._infos(ids)
+
+    def failed_jobs(self, limit: int = 50) -> list[JobInfo]:
+        from rq.registry import FailedJobRegistry
+
+        if limit <= 0:
+            return []
+        with self._redis("cannot list failed jobs"):
+            # Scores are "failed at + failure_ttl"; one TTL for all jobs, so descending = newest first.
+            ids = FailedJobRegistry(queue=self._queue).get_job_ids(0, limit - 1, desc=True, cleanup=False)
+            return self._infos(ids)
+
+    def clear_failed(self) -> int:
+        from rq.registry import FailedJobRegistry
+
+        with self._redis("failed jobs not cleared"):
+            registry = FailedJobRegistry(queue=self._queue)
+            ids = registry.get_job_ids(cleanup=False)
+            for job_id in ids:
+                registry.remove(job_id, delete_job=True)
+            return len(ids)
+
+    def info(self) -> dict[str, Any]:
+        """Never raises: `sublarr status` shows ``healthy: False`` and the reason instead."""
+        from rq import Worker
+
+        out: dict[str, Any] = {"backend": self.name, "queue_name": self.queue_name, "url": self._shown_url}
+        try:
+            out.update(queue_length=self._queue.count, workers=Worker.count(queue=self._queue), healthy=True)
+        except self._errors as exc:
+            out.update(queue_length=None, workers=None, healthy=False,
+                       error=scrub(str(exc)) or type(exc).__name__)
+        return out
+
+    def close(self, wait: bool = True) -> None:
+        self._connection.close()
+
+    # -- RQ job -> JobInfo ----------------------------------------------------------------------
+
+    @staticmethod
+    def _status(job) -> JobStatus:
+        status = job.get_status(refresh=False)
+        return _STATUS.get(str(getattr(status, "value", status)), JobStatus.QUEUED)
+
+    def _infos(self, ids: list[str]) -> list[JobInfo]:
+        from rq.job import Job
+
+        jobs = Job.fetch_many(ids, connection=self._connection)
+        return [self._info(job) for job in jobs if job is not None]
+
+    def _info(self, job) -> JobInfo:
+        from rq.results import Result
+
+        status = self._status(job)
+        info = JobInfo(
+            id=job.id, func_name=job.func_name, status=status,
+            enqueued_at=_ts(job.enqueued_at or job.created_at) or "",
+            started_at=_ts(job.started_at), completed_at=_ts(job.ended_at),
+        )
+        if status is JobStatus.COMPLETED:
+            info.result = job.return_value()
+        elif status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            latest = job.latest_result()
+            if latest is not None and latest.type in (Result.Type.FAILED, Result.Type.STOPPED):
+                trace = latest.exc_string or ""
+                # RQ stores the whole traceback; the error is its last line ("ValueError: boom").
+                lines = [line for line in trace.strip().splitlines() if line.strip()]
+                info.error = lines[-1].strip() if lines else None
+                info.meta["traceback"] = trace
+            if status is JobStatus.FAILED and not info.error:
+                info.error = "Unknown error"
+        return info
+
+    # -- running jobs ---------------------------------------------------------------------------
+
+    def work(self, stop: Callable[[], bool], burst: bool = False, worker_class: str | None = None) -> None:
+        """Run an RQ worker in this process until ``stop()`` is true or SIGTERM/SIGINT arrives.
+
+        ``burst=True`` processes everything queued and returns (``stop`` is not consulted):
+        ``queue.work(stop=lambda: True, burst=True)``. Raises QueueUnavailable when a burst
+        cannot reach Redis. Outside the main thread no signal handlers are installed (Python
+        allows them only there): ``stop`` is then the way to end the worker.
+        """
+        from rq.exceptions import StopRequested
+
+        kind = worker_class or self.worker_class
+        if kind not in WORKER_CLASSES:
+            raise ValueError(f"worker_class must be one of {', '.join(WORKER_CLASSES)}; got {kind!r}")
+        in_main = threading.current_thread() is threading.main_thread()
+        if kind == "fork" and not in_main:
+            raise ValueError("the forking RQ worker needs the main thread (it uses signals); use 'simple'")
+        backoff = 1.0
+        while True:
+            worker, error = None, None
+            previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
+            try:
+                worker = _worker_class(kind)(
+                    [self.queue_name], connection=self._connect(), sublarr_stop=stop, sublarr_main=in_main)
+                worker.work(burst=burst, logging_level=None, with_scheduler=False)
+            except self._errors as exc:  # at start (registration) or at teardown
+                error = exc
+            except StopRequested:  # a signal that arrived after RQ's loop had ended
+                pass
+            finally:
+                # RQ leaves its handlers (bound to this worker) installed; give the caller's back.
+                for sig, handler in previous.items():
+                    if handler is not None:  # None: a handler installed outside Python, cannot restore
+                        signal.signal(sig, handler)
+                if worker is not None:
+                    worker.connection.close()
+            if worker is not None and worker.sublarr_stopped_by:
+                log.info("rq worker stopped (%s)", worker.sublarr_stopped_by)
+                return
+            if burst:
+                if error is not None:
+                    raise QueueUnavailable(
+                        f"rq queue {self.queue_name!r}: Redis at {self._shown_url} is unreachable "
+                        f"({scrub(str(error)) or type(error).__name__}): the burst worker did not finish"
+                    )
+                return
+            # The worker ended on its own: RQ gives up when Redis fails mid-job or at start.
+            log.warning("rq worker on queue %r ended (%s); restarting in %.0f s", self.queue_name,
+                        scrub(str(error)) if error else "Redis connection lost", backoff)
+            deadline = time.monotonic() + backoff
+            while time.monotonic() < deadline:
+                if stop():
+                    return
+                time.sleep(_STEP)
+            backoff = min(backoff * 2, _RESTART_BACKOFF_MAX)
+
+
+@functools.cache
+def _worker_class(kind: str) -> type:
+    """RQ's worker class with sublarr's stop() and thread handling mixed in (built lazily: rq is optional)."""
+    import redis
+    from rq import SimpleWorker, Worker
+    from rq.exceptions import StopRequested
+    from rq.timeouts import TimerDeathPenalty
+
+    class StoppableWorker:
+        # While Redis is down, RQ retries with exponential backoff; keep each wait short so
+        # that stop() is looked at often.
+        max_connection_wait_time = 5.0
+
+        def __init__(self, *args: Any, sublarr_stop: Callable[[], bool], sublarr_main: bool, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self.sublarr_should_stop = sublarr_stop
+            self.sublarr_main = sublarr_main
+            self.sublarr_stopped_by: str | None = None
+            self._sublarr_idle = False
+            if not sublarr_main:
+                # SIGALRM-based job timeouts only work in the main thread.
+                self.death_penalty_class = TimerDeathPenalty
+
+        def _sublarr_stop_now(self) -> bool:
+            if self.sublarr_should_stop():
+                self.sublarr_stopped_by = "stop requested"
+                return True
+            return False
+
+        def _install_signal_handlers(self) -> None:
+            if self.sublarr_main:
+                super()._install_signal_handlers()
+
+        def request_stop(self, signum, frame) -> None:
+            self.sublarr_stopped_by = f"signal {signal.Signals(signum).name}"
+            super().request_stop(signum, frame)
+
+        def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+            if timeout is None:  # burst: one non-blocking look
+                return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            # Wait for a job in POLL_SECONDS slices instead of RQ's single ~400 s BLMOVE, so
+            # that stop() is honoured within about a second. Returning None ends RQ's loop.
+            self._sublarr_idle = True
+            try:
+                while not self._sublarr_stop_now():
+                    result = super().dequeue_job_and_maintain_ttl(POLL_SECONDS, max_idle_time=POLL_SECONDS)
+                    if result is not None:
+                        return result
+                return None
+            finally:
+                self._sublarr_idle = False
+
+        def heartbeat(self, timeout=None, pipeline=None):
+            try:
+                return super().heartbeat(timeout, pipeline)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                # RQ's dequeue loop retries forever while Redis is down; this is the one
+                # place inside that loop where stop() can end it.
+                if self._sublarr_idle and self._sublarr_stop_now():
+                    raise StopRequested() from None
+                raise
+
+    base = SimpleWorker if kind == "simple" else Worker
+    return type(f"Sublarr{base.__name__}", (StoppableWorker, base), {})

@@ -1,0 +1,116 @@
+"""SQLite storage: WAL, busy_timeout, synchronous=NORMAL, foreign_keys=ON on every connection.
+
+Write transactions start with BEGIN IMMEDIATE: a deferred transaction that later upgrades
+from read to write fails at once with "database is locked" and ignores busy_timeout
+(the top storage complaint of Bazarr users). Read transactions ask for a deferred BEGIN
+through the ``sqlite_begin`` execution option (``read_options``), so readers never queue
+behind writers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+
+from sublarr.core.hookspecs import hookimpl
+from sublarr.drivers.base import StorageDriver
+
+
+class SqliteStorage(StorageDriver):
+    name = "sqlite"
+    schemes = ("sqlite",)
+    description = "embedded SQLite file (default)"
+
+    @property
+    def path(self) -> str | None:
+        db = self.url.database
+        return None if not db or db == ":memory:" or db.startswith("file::memory:") else db
+
+    def create_engine(self) -> Engine:
+        if self.path:
+            Path(self.path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        busy_ms = int(self.settings.db_busy_timeout_ms)
+        engine = create_engine(
+            self.url,
+            connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
+            pool_size=max(int(self.settings.db_pool_size), 5),
+            max_overflow=int(self.settings.db_pool_max_overflow),
+        ) if self.path else create_engine(self.url, connect_args={"check_same_thread": False})
+        wal = self.path is not None
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            # Take transaction control away from pysqlite (SQLAlchemy's "sqlite transactions" recipe).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            if wal:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection):
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    def read_options(self) -> dict[str, Any]:
+        return {"sqlite_begin": "DEFERRED"}
+
+    def migration_lock(self, connection: Connection):
+        if not self.path:
+            return contextlib.nullcontext()
+        from filelock import FileLock
+
+        # A file lock beside the database: SQLite's own locks would time out after busy_timeout,
+        # while a long migration may take minutes.
+        return FileLock(f"{self.path}.migrate.lock", timeout=600)
+
+    def prepare_migration(self, connection: Connection) -> None:
+        # Batch migrations copy tables; with foreign keys on, dropping the old table cascades
+        # deletes into child rows (Bazarr 0ddadb273). PRAGMA is a no-op inside a transaction,
+        # so it is set before Alembic begins one.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+
+    def finish_migration(self, connection: Connection) -> None:
+        problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+        if problems:
+            from sublarr.core.errors import MigrationError
+
+            tables = sorted({row[0] for row in problems})
+            raise MigrationError(f"foreign key check failed after migration in tables: {', '.join(tables)}")
+
+    def describe(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            pragmas = {
+                name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+            }
+            version = conn.exec_driver_sql("select sqlite_version()").scalar()
+            conn.rollback()
+        return {
+            "driver": self.name,
+            "path": os.path.abspath(self.path) if self.path else ":memory:",
+            "sqlite_version": version,
+            "journal_mode": pragmas["journal_mode"],
+            "busy_timeout_ms": pragmas["busy_timeout"],
+            "foreign_keys": "on" if pragmas["foreign_keys"] else "off",
+            "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(pragmas["synchronous"]),
+            "pool": type(self.engine.pool).__name__,
+        }
+
+
+@hookimpl
+def sublarr_storage_drivers():
+    return [SqliteStorage]

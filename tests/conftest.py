@@ -1,0 +1,195 @@
+"""Shared fixtures: real SQLite files and a real PostgreSQL server, one fresh database per test.
+
+Storage tests take the ``kernel`` fixture, which is parametrised over both drivers. Each
+session migrates one template database per driver; each test gets a copy (a file copy for
+SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL), so tests start at head quickly
+and never see each other's rows.
+
+Servers: ``SUBLARR_TEST_PG_URL`` (default postgresql://sublarr:sublarr@127.0.0.1:5432/postgres,
+a role allowed to create databases) and ``SUBLARR_TEST_REDIS_URL`` (default
+redis://127.0.0.1:6379/15). Unreachable servers skip their tests with a reason, except
+under ``CI=true``, where they fail: CI must run everything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from sublarr import Kernel
+
+PG_URL = os.environ.get("SUBLARR_TEST_PG_URL", "postgresql://sublarr:sublarr@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("SUBLARR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+STORAGES = ["sqlite", "postgresql"]
+
+_counter = itertools.count()
+
+
+def server_missing(what: str, why: str):
+    """Skip (locally) or fail (in CI) a test that needs a server that is not reachable."""
+    message = f"{what} not reachable: {why}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI must run every test)", pytrace=False)
+    pytest.skip(message)
+
+
+def boot(url: str, **overrides) -> Kernel:
+    """Boot a kernel for tests: no settings files, no entry-point plugins, no Redis unless asked."""
+    overrides.setdefault("redis_url", "")
+    return Kernel.boot(database_url=url, settings_files=[], entry_points=False, **overrides)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    """Settings come only from what a test passes: drop SUBLARR_* variables of the caller's shell."""
+    for name in list(os.environ):
+        if name.startswith("SUBLARR_") and not name.startswith("SUBLARR_TEST_"):
+            monkeypatch.delenv(name)
+
+
+class PostgresServer:
+    def __init__(self, admin_url: str):
+        self.admin_url = make_url(admin_url)
+        self.admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", pool_size=1,
+                                   connect_args={"connect_timeout": 5})
+
+    def url_for(self, name: str) -> str:
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self.admin.connect() as conn:
+            tpl = f" TEMPLATE {template}" if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{tpl}'))
+        return self.url_for(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    try:
+        server = PostgresServer(PG_URL)
+        with server.admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        server_missing("PostgreSQL", f"{make_url(PG_URL).render_as_string()}: {str(exc).splitlines()[0]}")
+    yield server
+    server.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory):
+    """Lazily migrated template databases, one per driver."""
+    made: dict[str, str] = {}
+    created_pg: list[tuple[PostgresServer, str]] = []
+
+    def get(storage: str, request) -> str:
+        if storage in made:
+            return made[storage]
+        if storage == "sqlite":
+            path = tmp_path_factory.mktemp("template") / "template.db"
+            boot(f"sqlite:///{path}").close()
+            made[storage] = str(path)
+        else:
+            server = request.getfixturevalue("pg_server")
+            name = f"sublarr_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            url = server.create(name)
+            created_pg.append((server, name))
+            boot(url).close()
+            made[storage] = name
+        return made[storage]
+
+    yield get
+    for server, name in created_pg:
+        server.drop(name)
+
+
+@pytest.fixture
+def empty_database(request, tmp_path):
+    """A factory of fresh, empty databases: ``empty_database("sqlite")`` -> URL."""
+    dropped: list[tuple[PostgresServer, str]] = []
+
+    def make(storage: str) -> str:
+        if storage == "sqlite":
+            return f"sqlite:///{tmp_path / f'empty{next(_counter)}.db'}"
+        server = request.getfixturevalue("pg_server")
+        name = f"sublarr_e_{os.getpid()}_{next(_counter)}"
+        dropped.append((server, name))
+        return server.create(name)
+
+    yield make
+    for server, name in dropped:
+        server.drop(name)
+
+
+@pytest.fixture(params=STORAGES)
+def storage(request) -> str:
+    """The storage driver name under test (parametrised: sqlite, postgresql)."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(storage, request, tmp_path, _templates) -> str:
+    """A fresh database at head for this test, on the parametrised storage driver."""
+    template = _templates(storage, request)
+    if storage == "sqlite":
+        path = tmp_path / "sublarr.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    name = f"sublarr_t_{os.getpid()}_{next(_counter)}"
+    url = server.create(name, template=template)
+    request.addfinalizer(lambda: server.drop(name))
+    return url
+
+
+@pytest.fixture
+def kernel(database_url):
+    """A booted kernel on a fresh database (sqlite and postgresql), active for the test."""
+    k = boot(database_url)
+    yield k
+    k.close()
+
+
+@pytest.fixture
+def make_kernel(database_url):
+    """Boot more kernels on the test's database (with settings overrides)."""
+    kernels: list[Kernel] = []
+
+    def make(**overrides) -> Kernel:
+        k = boot(overrides.pop("database_url", database_url), **overrides)
+        kernels.append(k)
+        return k
+
+    yield make
+    for k in reversed(kernels):
+        k.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A reachable Redis URL (test DB 15 by default), flushed before the test session."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client.ping()
+        client.flushdb()
+        client.close()
+    except Exception as exc:
+        server_missing("Redis", f"{REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+def pytest_report_header(config):
+    return [f"sublarr test servers: postgresql={make_url(PG_URL).render_as_string()} redis={REDIS_URL} ci={IN_CI}"]
