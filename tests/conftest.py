@@ -5,7 +5,7 @@ session migrates one template database per driver; each test gets a copy (a file
 SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL), so tests start at head quickly
 and never see each other's rows.
 
-Servers: ``SUBLARR_TEST_PG_URL`` (default postgresql://sublarr:sublarr@127.0.0.1:5432/postgres,
+Servers: ``SUBLARR_TEST_PG_URL`` (default postgresql://sublarr:sublarr-test-pw@127.0.0.1:5432/postgres,
 a role allowed to create databases) and ``SUBLARR_TEST_REDIS_URL`` (default
 redis://127.0.0.1:6379/15). Unreachable servers skip their tests with a reason, except
 under ``CI=true``, where they fail: CI must run everything.
@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from sublarr import Kernel
 
-PG_URL = os.environ.get("SUBLARR_TEST_PG_URL", "postgresql://sublarr:sublarr@127.0.0.1:5432/postgres")
+PG_URL = os.environ.get("SUBLARR_TEST_PG_URL", "postgresql://sublarr:sublarr-test-pw@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("SUBLARR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 STORAGES = ["sqlite", "postgresql"]
@@ -58,11 +58,14 @@ def _clean_environment(monkeypatch):
 class PostgresServer:
     def __init__(self, admin_url: str):
         self.admin_url = make_url(admin_url)
+        if self.admin_url.drivername in ("postgresql", "postgres"):
+            # SQLAlchemy 2.1 defaults to psycopg 3; the project ships psycopg2 (as the kernel does)
+            self.admin_url = self.admin_url.set(drivername="postgresql+psycopg2")
         self.admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", pool_size=1,
                                    connect_args={"connect_timeout": 5})
 
     def url_for(self, name: str) -> str:
-        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+        return self.admin_url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
 
     def create(self, name: str, template: str | None = None) -> str:
         with self.admin.connect() as conn:

@@ -235,7 +235,7 @@ class Kernel:
 
     def row_counts(self) -> dict[str, int]:
         counts = {}
-        with self.engine.connect() as conn:
+        with self.engine.execution_options(**self.storage.read_options()).connect() as conn:
             for domain in self.domains.values():
                 for table in domain.tables:
                     try:

@@ -116,7 +116,7 @@ class Migrator:
 
     def current(self, connection: Connection | None = None) -> dict[str, str | None]:
         if connection is None:
-            with self.engine.connect() as conn:
+            with self.engine.execution_options(**self.storage.read_options()).connect() as conn:
                 try:
                     return self.current(conn)
                 finally:
@@ -154,6 +154,8 @@ class Migrator:
                 ok = True
             finally:
                 if ok:
+                    if conn.in_transaction():
+                        conn.commit()
                     self.storage.finish_migration(conn)
                 else:
                     conn.invalidate()  # never hand a connection with foreign_keys=OFF back to the pool

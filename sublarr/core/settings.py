@@ -295,9 +295,7 @@ class SettingsLoader:
             return _UNSET, "default"
         last = history[-1]
         if last["loader"].startswith("env"):
-            # Read the environment ourselves: dynaconf parses env values as TOML, which turns an
-            # all-digit password into an int and "1e5" into a float (Bazarr#2309).
-            return os.environ.get(f"{ENV_PREFIX}_{key}", last["value"]), "env"
+            return self._dyn.get(key), "env"
         identifier = Path(str(last["identifier"])).name
         return self._dyn.get(key), identifier
 
@@ -317,7 +315,9 @@ class SettingsLoader:
                 values[name], sources[name] = spec.default, "default"
                 continue
             if spec.type is str and source == "env":
-                raw = str(raw)
+                # Read the environment ourselves: dynaconf parses env values as TOML, which turns an
+                # all-digit password into an int and "1e5" into a float (Bazarr#2309).
+                raw = os.environ.get(f"{ENV_PREFIX}_{name.upper()}", raw)
             values[name] = spec.convert(raw)
             sources[name] = source
         unknown = sorted(self.keys() - set(specs) - {"settings_files"})

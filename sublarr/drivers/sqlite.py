@@ -77,14 +77,13 @@ class SqliteStorage(StorageDriver):
     def prepare_migration(self, connection: Connection) -> None:
         # Batch migrations copy tables; with foreign keys on, dropping the old table cascades
         # deletes into child rows (Bazarr 0ddadb273). PRAGMA is a no-op inside a transaction,
-        # so it is set before Alembic begins one.
-        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        connection.commit()
+        # so it is set on the raw connection (autocommit) before Alembic begins one.
+        connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
 
     def finish_migration(self, connection: Connection) -> None:
-        problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-        connection.commit()
+        raw = connection.connection.dbapi_connection
+        problems = raw.execute("PRAGMA foreign_key_check").fetchall()
+        raw.execute("PRAGMA foreign_keys=ON")
         if problems:
             from sublarr.core.errors import MigrationError
 
@@ -92,7 +91,7 @@ class SqliteStorage(StorageDriver):
             raise MigrationError(f"foreign key check failed after migration in tables: {', '.join(tables)}")
 
     def describe(self) -> dict[str, Any]:
-        with self.engine.connect() as conn:
+        with self.engine.execution_options(**self.read_options()).connect() as conn:
             pragmas = {
                 name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
                 for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")

@@ -1,0 +1,106 @@
+"""The migration machinery: linear histories, round trips, batch safety, concurrent boots."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy import inspect, text
+
+from sublarr.core.errors import MigrationError
+from sublarr.core.migrate import Migrator
+from tests.conftest import STORAGES, boot
+from tests.kernel.sample_domain import SamplePlugin
+
+
+def test_every_domain_has_a_single_head(kernel):
+    heads = kernel.migrator.heads()  # raises MigrationError on a branched history
+    assert set(heads) == {d.name for d in kernel.domains.values() if d.migrations}
+    assert all(heads.values())
+    for name in heads:
+        revisions = [s.revision for s in kernel.migrator.history(name)]
+        assert len(revisions) == len(set(revisions)), f"{name} repeats a revision id"
+    assert not kernel.migrator.pending()
+
+
+def test_two_heads_fail_loudly(tmp_path):
+    (tmp_path / "0001_a.py").write_text("revision = 'x1'\ndown_revision = None\n"
+                                        "def upgrade(): pass\ndef downgrade(): pass\n")
+    (tmp_path / "0002_b.py").write_text("revision = 'x2'\ndown_revision = None\n"
+                                        "def upgrade(): pass\ndef downgrade(): pass\n")
+    from sublarr.core.domain import Domain, Repository
+
+    migrator = Migrator(None, [Domain("twoheads", Repository, migrations=tmp_path)])
+    with pytest.raises(MigrationError, match="2 migration heads"):
+        migrator.heads()
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_round_trip_all_domains(storage, empty_database):
+    url = empty_database(storage)
+    with boot(url) as kernel:
+        tables = set(inspect(kernel.engine).get_table_names())
+        owned = {t.name for d in kernel.domains.values() for t in d.tables}
+        assert owned <= tables
+        kernel.migrator.downgrade("base")
+        left = set(inspect(kernel.engine).get_table_names())
+        assert not (owned & left), f"downgrade left {owned & left}"
+        assert all(rev is None for rev in kernel.migrator.current().values())
+        kernel.migrator.upgrade()
+        assert not kernel.migrator.pending()
+        assert owned <= set(inspect(kernel.engine).get_table_names())
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_batch_migration_keeps_child_rows(storage, empty_database):
+    """Bazarr 0ddadb273: a table copy with foreign keys ON cascaded deletes into child tables."""
+    url = empty_database(storage)
+    with boot(url, auto_migrate=False, extra_plugins=[SamplePlugin()]) as kernel:
+        kernel.migrator.upgrade(domain="sample", revision="sample_0001")
+        with kernel.engine.begin() as conn:
+            conn.execute(text("INSERT INTO sample_parent (id, name) VALUES (1, 'p')"))
+            conn.execute(text("INSERT INTO sample_child (id, parent_id) VALUES (10, 1), (11, 1)"))
+        kernel.migrator.upgrade(domain="sample")
+        with kernel.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM sample_child")).scalar() == 2
+            assert conn.execute(text("SELECT note FROM sample_parent")).scalar() == ""
+            if storage == "sqlite":  # the migration connection went back to the pool with FKs on
+                assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        kernel.migrator.downgrade("sample_0001", domain="sample")
+        with kernel.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM sample_child")).scalar() == 2
+
+
+def test_downgrade_needs_a_domain(kernel):
+    with pytest.raises(MigrationError, match="DOMAIN:REVISION"):
+        kernel.migrator.downgrade("config_0001")
+
+
+CONCURRENT_BOOT = textwrap.dedent("""
+    import sys
+    from sublarr import Kernel
+    k = Kernel.boot(database_url=sys.argv[1], redis_url="", settings_files=[], entry_points=False)
+    print(len(k.migrator.pending()))
+    k.close()
+""")
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_concurrent_boot_migrates_once(storage, empty_database, caplog):
+    """Four processes booting together on a fresh database: one migrates, all succeed."""
+    url = empty_database(storage)
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_BOOT, url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=180) for p in procs]
+    for proc, (out, err) in zip(procs, results):
+        assert proc.returncode == 0, err
+        assert out.strip() == "0"
+    with boot(url, auto_migrate=False) as kernel:
+        assert not kernel.migrator.pending()
+        with kernel.engine.connect() as conn:
+            for domain in kernel.domains.values():
+                if domain.migrations:
+                    rows = conn.execute(text(f"SELECT count(*) FROM {domain.version_table}")).scalar()
+                    assert rows == 1, domain.name
