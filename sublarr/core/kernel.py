@@ -193,7 +193,13 @@ class Kernel:
         return self.settings.resolved_database_url
 
     def migrate(self):
-        """Apply pending migrations of every domain (safe when several processes boot together)."""
+        """Apply pending migrations of every domain (safe when several processes boot together).
+
+        A legacy (pre-Alembic) Sublarr SQLite file is adopted first (``sublarr.core.adopt``).
+        """
+        from sublarr.core.adopt import adopt_if_legacy
+
+        adopt_if_legacy(self)
         return self.migrator.upgrade()
 
     @contextmanager

@@ -168,6 +168,14 @@ class Migrator:
         def run(conn: Connection) -> list[Revision]:
             changed = []
             before = self.current(conn)  # read again inside the lock
+            legacy = unversioned_tables(conn, self.domains)
+            if legacy:
+                # Creating the missing tables would fail half-way on "table already exists" and leave
+                # a database that is neither legacy nor migrated: adoption must come first.
+                raise MigrationError(
+                    f"the database holds {len(legacy)} sublarr tables ({', '.join(legacy[:3])}, ...) but no "
+                    "migration history: it is a legacy Sublarr database; adopt it with `sublarr db adopt PATH` "
+                    "(booting with auto_migrate does it too)")
             for target in targets:
                 if revision == "head" and before[target.name] == self.heads()[target.name]:
                     continue
@@ -216,6 +224,18 @@ class Migrator:
                     conn.commit()
 
         self._locked(run)
+
+
+def unversioned_tables(connection: Connection, domains: Iterable[Domain]) -> list[str]:
+    """Domain tables present in a database that has no ``alembic_version*`` table at all.
+
+    Non-empty means a pre-Alembic (legacy Sublarr) database: the tables exist, their migration
+    history does not. Such a database is adopted (:mod:`sublarr.core.adopt`), never upgraded.
+    """
+    names = set(sa_inspect(connection).get_table_names())
+    if any(name.startswith("alembic_version") for name in names):
+        return []
+    return sorted(names & {table.name for domain in domains for table in domain.tables})
 
 
 def _metadata_of(domain: Domain):

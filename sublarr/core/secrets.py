@@ -38,10 +38,8 @@ def mask_url(url: str) -> str:
     if parts.password is None and "@" not in parts.netloc:
         return url
     userinfo, _, hostport = parts.netloc.rpartition("@")
-    if ":" in userinfo:
-        netloc = f"{userinfo.split(':', 1)[0]}:{MASK}@{hostport}"
-    else:
-        netloc = parts.netloc  # a user name alone is not a secret
+    # a user name alone is not a secret; a password after the colon is
+    netloc = f"{userinfo.split(':', 1)[0]}:{MASK}@{hostport}" if ":" in userinfo else parts.netloc
     masked = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return _mask_query(masked)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from sublarr.core.errors import SettingsError
 from sublarr.core.settings import CORE_SETTINGS, Setting, load_settings
