@@ -36,7 +36,7 @@ def mask_url(url: str) -> str:
     except ValueError:
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1" + MASK + "@", url)
     if parts.password is None and "@" not in parts.netloc:
-        return url
+        return _mask_query(url)
     userinfo, _, hostport = parts.netloc.rpartition("@")
     # a user name alone is not a secret; a password after the colon is
     netloc = f"{userinfo.split(':', 1)[0]}:{MASK}@{hostport}" if ":" in userinfo else parts.netloc
