@@ -39,12 +39,19 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
+from sublarr.core.backup import (
+    fsync_dir,
+    fsync_file,
+    release_sqlite_file,
+    sqlite_snapshot,
+    unique_path,
+    utc_stamp,
+)
 from sublarr.core.domain import Domain
 from sublarr.core.errors import MigrationError, SublarrError
 from sublarr.core.migrate import Migrator, unversioned_tables
@@ -212,81 +219,6 @@ def adopt(kernel: Kernel, *, on_step: Callable[[str], None] | None = None) -> Ad
             return _Adoption(path, list(kernel.domains.values()), kernel.settings, on_step).run()
         finally:
             kernel.engine.dispose()
-
-
-def utc_stamp() -> str:
-    """``20261125T010203Z``: the UTC timestamp used in file names."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def unique_path(candidate: Path) -> Path:
-    """``candidate``, or ``<stem>-1<suffix>``, ``-2``, ... when it exists."""
-    n = 0
-    path = candidate
-    while path.exists():
-        n += 1
-        path = candidate.with_name(f"{candidate.stem}-{n}{candidate.suffix}")
-    return path
-
-
-def sqlite_snapshot(source: sqlite3.Connection, destination: Path) -> Path:
-    """Write a consistent copy of ``source`` to ``destination`` with the online backup API.
-
-    The copy is written under a temporary name and renamed when complete (a kill never leaves a
-    half copy under the final name), and it is a single self-contained file (``journal_mode=DELETE``).
-    """
-    tmp = destination.with_name(destination.name + ".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    target = sqlite3.connect(tmp, isolation_level=None)
-    try:
-        source.backup(target)
-        target.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        target.close()
-    fsync_file(tmp)
-    os.replace(tmp, destination)
-    fsync_dir(destination.parent)
-    return destination
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def release_sqlite_file(conn: sqlite3.Connection, path: Path) -> None:
-    """Checkpoint ``path``'s WAL into it and close ``conn``; fail if another connection keeps it open.
-
-    The last connection to close removes ``-wal`` and ``-shm``. If they survive, another process
-    holds the database open, and replacing the file under it would corrupt what it writes next.
-    """
-    with contextlib.suppress(sqlite3.Error):
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    leftovers = [p.name for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
-    if leftovers:
-        raise AdoptionError(f"{path} is open in another process ({', '.join(leftovers)} still exist); "
-                            "stop every program that uses it and try again")
 
 
 def _quote(name: str) -> str:

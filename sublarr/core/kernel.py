@@ -85,7 +85,7 @@ class Kernel:
     def _load_settings(self, settings_files, extra_plugins, entry_points, overrides) -> None:
         loader = SettingsLoader(settings_files, overrides)
         self.settings_files = loader.files
-        core = loader.resolve(CORE_SETTINGS)
+        core = loader.resolve(CORE_SETTINGS, warn_unknown=False)  # plugins may declare the rest
         self.plugins = Plugins(disabled=core.plugins_disabled, allow=core.load_plugins,
                                entry_points=entry_points)
         for plugin in extra_plugins:

@@ -303,7 +303,7 @@ class SettingsLoader:
         names = {k.lower() for k in self._dyn.as_dict() if k not in ("LOAD_DOTENV",)}
         return names | set(self.overrides)
 
-    def resolve(self, declared: Iterable[Setting]) -> Settings:
+    def resolve(self, declared: Iterable[Setting], warn_unknown: bool = True) -> Settings:
         specs: dict[str, Setting] = {}
         for spec in declared:
             specs[spec.name] = spec
@@ -320,7 +320,7 @@ class SettingsLoader:
                 raw = os.environ.get(f"{ENV_PREFIX}_{name.upper()}", raw)
             values[name] = spec.convert(raw)
             sources[name] = source
-        unknown = sorted(self.keys() - set(specs) - {"settings_files"})
+        unknown = sorted(self.keys() - set(specs) - {"settings_files"}) if warn_unknown else []
         for name in unknown:
             log.warning("ignoring unknown setting %r (from %s)", name, self.raw(name)[1])
         settings = Settings(values, sources, specs)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import tempfile
@@ -40,8 +41,10 @@ from datetime import time as dtime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.schema import sort_tables
 
 from sublarr.core.errors import SublarrError
 from sublarr.core.secrets import mask_url
@@ -129,7 +132,21 @@ def encode_value(value: Any) -> bytes:
 
 
 def encode_row(row: Iterable[Any]) -> bytes:
-    return b"(" + b"".join(encode_value(v) for v in row) + b")"
+    """The encoding of one row: :func:`encode_value` of each value, with fast paths for the common types."""
+    parts = [b"("]
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            data = value.encode("utf-8", "surrogatepass")
+            parts.append(b"s%d:%s" % (len(data), data))
+        elif value is None:
+            parts.append(b"n;")
+        elif kind is int:
+            parts.append(b"i%d;" % value)
+        else:
+            parts.append(encode_value(value))
+    parts.append(b")")
+    return b"".join(parts)
 
 
 def ordering(table: sa.Table, dialect: str) -> list[Any]:
@@ -179,7 +196,7 @@ def _stream(conn: Connection, table: sa.Table, batch_size: int) -> Iterator[list
 def domain_tables(kernel: Kernel) -> list[sa.Table]:
     """Every table of every loaded domain, parents before children."""
     tables = [t for domain in kernel.domains.values() for t in domain.tables]
-    return list(sa.sql.sort_tables(tables))
+    return list(sort_tables(tables))
 
 
 def _existing(conn: Connection, tables: Iterable[sa.Table]) -> list[sa.Table]:
@@ -248,16 +265,15 @@ def _copy_table(sconn: Connection, tconn: Connection, table: sa.Table, batch_siz
                 progress: Progress | None, report: CopyReport) -> tuple[int, str]:
     started = time.monotonic()
     total = sconn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-    keys = [c.key for c in table.columns]
-    insert = table.insert()
+    write = _writer(tconn, table)
     digest = hashlib.sha256()
     count = 0
     bar = progress(table.name, total) if progress else contextlib.nullcontext(lambda _n: None)
     with bar as update:
         for batch in _stream(sconn, table, batch_size):
             try:
-                tconn.execute(insert, [dict(zip(keys, row, strict=True)) for row in batch])
-            except sa.exc.DBAPIError as exc:
+                write(batch)
+            except (sa.exc.DBAPIError, psycopg2.Error) as exc:  # COPY raises psycopg2's own
                 raise CopyError(f"table {table.name}: the target refused a row: {_first_line(exc)}") from None
             for row in batch:
                 digest.update(encode_row(row))
@@ -265,6 +281,48 @@ def _copy_table(sconn: Connection, tconn: Connection, table: sa.Table, batch_siz
             update(len(batch))
     report.tables.append(TableCopy(table.name, count, digest.hexdigest(), time.monotonic() - started))
     return count, digest.hexdigest()
+
+
+def _writer(tconn: Connection, table: sa.Table) -> Callable[[list[tuple]], None]:
+    """A function that inserts a batch of row tuples into ``table`` on the target connection.
+
+    PostgreSQL gets ``COPY ... FROM STDIN`` (several times faster than multi-row INSERTs) for
+    tables of plain integer/float/text columns; everything else goes through SQLAlchemy's insert,
+    which applies each column type's own conversion.
+    """
+    if tconn.dialect.name == "postgresql" and all(isinstance(c.type, _COPYABLE) for c in table.columns):
+        preparer = tconn.dialect.identifier_preparer
+        statement = (f"COPY {preparer.format_table(table)} "
+                     f"({', '.join(preparer.quote(c.name) for c in table.columns)}) FROM STDIN")
+        cursor = tconn.connection.dbapi_connection.cursor()
+
+        def copy(batch: list[tuple]) -> None:
+            buffer = io.StringIO("".join("\t".join(map(_copy_text, row)) + "\n" for row in batch))
+            cursor.copy_expert(statement, buffer)
+
+        return copy
+    keys = [c.key for c in table.columns]
+    insert = table.insert()
+
+    def execute(batch: list[tuple]) -> None:
+        tconn.execute(insert, [dict(zip(keys, row, strict=True)) for row in batch])
+
+    return execute
+
+
+_COPYABLE = (sa.Integer, sa.String, sa.Float)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format (\\N is NULL; backslash, tab and line breaks escaped)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, float):
+        return repr(value)  # exact round trip; PostgreSQL reads inf/nan too
+    return str(value)
 
 
 def _verify(tconn: Connection, tables: list[sa.Table], expected: dict[str, tuple[int, str]],
