@@ -149,3 +149,12 @@ class MemoryCache(CacheDriver):
         for key in expired:
             del self._data[key]
         self._writes_since_sweep = 0
+
+
+# -- registration (the same hook a third-party driver plugin implements) --------------------------
+from sublarr.core.hookspecs import hookimpl  # noqa: E402
+
+
+@hookimpl
+def sublarr_cache_drivers():
+    return [MemoryCache]

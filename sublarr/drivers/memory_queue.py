@@ -219,3 +219,12 @@ class MemoryQueue(QueueDriver):
                    if e.info.status in TERMINAL_STATUSES and e.finished <= cutoff]
         for job_id in expired:
             del self._jobs[job_id]
+
+
+# -- registration (the same hook a third-party driver plugin implements) --------------------------
+from sublarr.core.hookspecs import hookimpl  # noqa: E402
+
+
+@hookimpl
+def sublarr_queue_drivers():
+    return [MemoryQueue]

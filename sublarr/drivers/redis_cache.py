@@ -257,3 +257,12 @@ class RedisCache(CacheDriver):
     def _unlink(self, keys: list[str]) -> int:
         # UNLINK frees memory in the background; it counts keys like DEL.
         return self._client.unlink(*keys) if keys else 0
+
+
+# -- registration (the same hook a third-party driver plugin implements) --------------------------
+from sublarr.core.hookspecs import hookimpl  # noqa: E402
+
+
+@hookimpl
+def sublarr_cache_drivers():
+    return [RedisCache]

@@ -68,7 +68,9 @@ def check_importable(func: Callable[..., Any]) -> None:
     if "<lambda>" in qualname or "<locals>" in qualname:
         raise ValueError(f"cannot enqueue {shown}: RQ workers import jobs by name, so the function must "
                          f"be defined at module level (not a lambda or a nested function)")
-    if module in (None, "__main__"):
+    if module is None:
+        raise ValueError(f"cannot enqueue {shown}: it has no module, so a worker could not import it")
+    if module == "__main__":
         raise ValueError(f"cannot enqueue {shown}: functions of the __main__ module cannot be imported by "
                          f"a worker; move it into an importable module")
     try:
@@ -205,8 +207,9 @@ class RqQueue(QueueDriver):
         from rq.registry import StartedJobRegistry
 
         with self._redis("cannot list running jobs"):
+            # Entries are "job id:execution id"; a job may briefly have two executions.
             ids = StartedJobRegistry(queue=self._queue).get_job_ids(cleanup=False)
-            return self._infos(ids)
+            return self._infos(list(dict.fromkeys(ids)))
 
     def failed_jobs(self, limit: int = 50) -> list[JobInfo]:
         from rq.registry import FailedJobRegistry
@@ -214,9 +217,19 @@ class RqQueue(QueueDriver):
         if limit <= 0:
             return []
         with self._redis("cannot list failed jobs"):
-            # Scores are "failed at + failure_ttl"; one TTL for all jobs, so descending = newest first.
-            ids = FailedJobRegistry(queue=self._queue).get_job_ids(0, limit - 1, desc=True, cleanup=False)
-            return self._infos(ids)
+            # Scores are "failed at + failure_ttl" in whole seconds: the highest scores are the newest
+            # failures, but jobs failing in the same second tie. Take the top ``limit`` plus every
+            # job tied with the last one, then order those by their end time.
+            key = FailedJobRegistry(queue=self._queue).key
+            top = self._connection.zrevrange(key, 0, limit - 1, withscores=True)
+            if not top:
+                return []
+            lowest = top[-1][1]
+            ids = dict.fromkeys(m.decode() for m, _ in top)
+            ids.update(dict.fromkeys(m.decode() for m in self._connection.zrangebyscore(key, lowest, lowest)))
+            infos = self._infos(list(ids))
+            infos.sort(key=lambda info: info.completed_at or "", reverse=True)
+            return infos[:limit]
 
     def clear_failed(self) -> int:
         from rq.registry import FailedJobRegistry
@@ -298,12 +311,18 @@ class RqQueue(QueueDriver):
         if kind == "fork" and not in_main:
             raise ValueError("the forking RQ worker needs the main thread (it uses signals); use 'simple'")
         backoff = 1.0
+        lost: list[Any] = []  # workers that ended with Redis down, still registered in Redis
         while True:
-            worker, error = None, None
+            worker, error, started = None, None, time.monotonic()
             previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
             try:
                 worker = _worker_class(kind)(
                     [self.queue_name], connection=self._connect(), sublarr_stop=stop, sublarr_main=in_main)
+                # Unregister the workers lost in an outage now that Redis answers again, so that
+                # info() does not count them until their registration expires (worker_ttl, 7 min).
+                while lost:
+                    lost[0].register_death()
+                    lost.pop(0).connection.close()
                 worker.work(burst=burst, logging_level=None, with_scheduler=False)
             except self._errors as exc:  # at start (registration) or at teardown
                 error = exc
@@ -314,11 +333,13 @@ class RqQueue(QueueDriver):
                 for sig, handler in previous.items():
                     if handler is not None:  # None: a handler installed outside Python, cannot restore
                         signal.signal(sig, handler)
-                if worker is not None:
+                if worker is not None and error is None:
                     worker.connection.close()
             if worker is not None and worker.sublarr_stopped_by:
                 log.info("rq worker stopped (%s)", worker.sublarr_stopped_by)
                 return
+            if error is not None and worker is not None:
+                lost.append(worker)
             if burst:
                 if error is not None:
                     raise QueueUnavailable(
@@ -327,8 +348,10 @@ class RqQueue(QueueDriver):
                     )
                 return
             # The worker ended on its own: RQ gives up when Redis fails mid-job or at start.
-            log.warning("rq worker on queue %r ended (%s); restarting in %.0f s", self.queue_name,
-                        scrub(str(error)) if error else "Redis connection lost", backoff)
+            if time.monotonic() - started > _RESTART_BACKOFF_MAX:
+                backoff = 1.0  # it had been running fine: this is a new problem
+            log.warning("rq worker on queue %r ended without a stop request (%s); restarting in %.0f s",
+                        self.queue_name, scrub(str(error)) if error else "see the rq.worker log", backoff)
             deadline = time.monotonic() + backoff
             while time.monotonic() < deadline:
                 if stop():
@@ -401,3 +424,12 @@ def _worker_class(kind: str) -> type:
 
     base = SimpleWorker if kind == "simple" else Worker
     return type(f"Sublarr{base.__name__}", (StoppableWorker, base), {})
+
+
+# -- registration (the same hook a third-party driver plugin implements) --------------------------
+from sublarr.core.hookspecs import hookimpl  # noqa: E402
+
+
+@hookimpl
+def sublarr_queue_drivers():
+    return [RqQueue]
