@@ -1,0 +1,188 @@
+"""python -m bench [--quick] [--check-only] [--only W1,W3]: run the workloads, write docs/BENCHMARKS.md.
+
+Servers: PostgreSQL from SUBLARR_BENCH_PG_URL or SUBLARR_TEST_PG_URL (an admin URL; a scratch
+database is created and dropped), Redis from SUBLARR_BENCH_REDIS_URL or SUBLARR_TEST_REDIS_URL
+(database 14 by default). Missing servers skip their workloads, and the report says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.harness import Measure
+from bench.workloads import Env, run_all
+
+DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "BENCHMARKS.md")
+PG_ADMIN = os.environ.get("SUBLARR_BENCH_PG_URL") or os.environ.get(
+    "SUBLARR_TEST_PG_URL", "postgresql://sublarr:sublarr-test-pw@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("SUBLARR_BENCH_REDIS_URL") or os.environ.get("SUBLARR_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+if REDIS.endswith("/15"):
+    REDIS = REDIS[:-3] + "/14"  # never share the test suite's Redis database
+
+
+def pg_admin():
+    url = make_url(PG_ADMIN).set(drivername="postgresql+psycopg2")
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def make_pg_database() -> tuple[str | None, str]:
+    name = f"sublarr_bench_{os.getpid()}"
+    try:
+        engine = pg_admin()
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            version = conn.execute(text("SHOW server_version")).scalar()
+        engine.dispose()
+    except Exception as exc:
+        return None, f"not reachable ({str(exc).splitlines()[0]})"
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), version
+
+
+def drop_pg_database(url: str) -> None:
+    engine = pg_admin()
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def redis_version() -> tuple[str | None, str]:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS, socket_connect_timeout=2)
+        version = client.info()["redis_version"]
+        client.flushdb()
+        client.close()
+        return REDIS, version
+    except Exception as exc:
+        return None, f"not reachable ({exc})"
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "ms":
+        return f"{value * 1000:.2f} ms"
+    if unit == "ops/s":
+        return f"{value:,.0f}/s"
+    return f"{value:.3f} s"
+
+
+def render(results: list[Measure], machine: dict, args, plot: str | None) -> str:
+    lines = ["# Benchmarks", "", f"Written by `python -m bench{' --quick' if args.quick else ''}` on "
+             f"{machine['date']}. Each workload runs on our API and on the raw driver doing the same work, "
+             "alternating, several repetitions; the tables show medians. Ratios are ours/raw "
+             "(for ops/s rows, raw/ours, so that below 1 is always better for us... see the unit column).", "",
+             "## Machine", ""]
+    lines += [f"- {k}: {v}" for k, v in machine.items() if k != "date"]
+    lines += ["", "## Results", "", "| workload | ours | raw | ratio ours/raw | target | peak MB ours / raw | note |",
+              "|---|---|---|---|---|---|---|"]
+    for m in results:
+        ratio = m.ratio
+        if ratio is not None and m.unit == "ops/s":
+            ratio = 1 / ratio  # time ratio: ours takes ratio × raw's time
+        peaks = (f"{m.ours_peak_mb:.1f}" if m.ours_peak_mb is not None else "–") + " / " + (
+            f"{m.raw_peak_mb:.1f}" if m.raw_peak_mb is not None else "–")
+        lines.append(f"| {m.name} | {fmt(m.ours_median, m.unit)} | {fmt(m.raw_median, m.unit)} | "
+                     f"{f'{ratio:.2f}×' if ratio is not None else '–'} | {m.target} | {peaks} | {m.note} |")
+    if plot:
+        lines += ["", "## Growth with row count", "", f"![W1 and W2 against row count]({os.path.basename(plot)})"]
+    lines += ["", "Ratios for ops/s rows are time ratios too (raw rate / our rate).", ""]
+    return "\n".join(lines)
+
+
+def plot_growth(results: list[Measure], path: str) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    series: dict[str, list[tuple[int, float]]] = {}
+    for m in results:
+        if not m.name.startswith(("W1", "W2")) or "page" in m.name and "page 1/" not in m.name:
+            continue
+        words = m.name.split()
+        size = next(int(w.replace(",", "")) for w in words if w.replace(",", "").isdigit() and len(w) > 3)
+        key = " ".join(w for w in words if not w.replace(",", "").isdigit())
+        series.setdefault(key, []).append((size, m.ours_median))
+    if not series or all(len(v) < 2 for v in series.values()):
+        return None
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for key, points in sorted(series.items()):
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=key)
+    ax.set_xlabel("rows")
+    ax.set_ylabel("seconds (median)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("W1 upserts and W2 reads against row count (ours)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, finishes in under two minutes")
+    parser.add_argument("--check-only", action="store_true", help="tiny sizes, one repetition, no report")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6", help="comma-separated workload ids")
+    parser.add_argument("--out", default=DOC, help="report path (docs/BENCHMARKS.md)")
+    args = parser.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("rq").setLevel(logging.WARNING)
+    selected = {w.strip().upper() for w in args.only.split(",")}
+    if args.check_only:
+        sizes, repeat, calls, ops, jobs = [1000], 1, 200, 2000, 200
+    elif args.quick:
+        sizes, repeat, calls, ops, jobs = [10_000], 3, 1000, 20_000, 2000
+    else:
+        sizes, repeat, calls, ops, jobs = [10_000, 30_000, 100_000], 5, 5000, 100_000, 10_000
+    pg_url, pg_version = make_pg_database()
+    redis_url, redis_ver = redis_version()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sublarr-bench-") as folder:
+        env = Env(sqlite_path=os.path.join(folder, "bench.db"), pg_url=pg_url, redis_url=redis_url, repeat=repeat,
+                  sizes=sizes, calls=calls, cache_ops=ops, jobs=jobs)
+        try:
+            results = run_all(env, selected, folder)
+        finally:
+            if pg_url:
+                drop_pg_database(pg_url)
+    elapsed = time.perf_counter() - started
+    for m in results:
+        ratio = f"{m.ratio:.2f}x" if m.ratio else "-"
+        print(f"{m.name:60s} ours {m.ours_median:10.4f}  raw {m.raw_median or 0:10.4f}  {ratio:>7s}  {m.note}")
+    print(f"{len(results)} measurements in {elapsed:.1f} s")
+    if args.check_only:
+        return 0 if results else 1
+    machine = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+        "SQLite": sqlite3.sqlite_version, "PostgreSQL": pg_version, "Redis": redis_ver,
+        "sizes": ", ".join(f"{s:,}" for s in sizes), "repetitions": repeat,
+    }
+    plot = plot_growth(results, os.path.join(os.path.dirname(args.out), "benchmarks-growth.png"))
+    with open(args.out, "w") as f:
+        f.write(render(results, machine, args, plot))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

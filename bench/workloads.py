@@ -1,0 +1,375 @@
+"""The workloads W1..W6, each on our API and on the raw driver doing the same work."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy.engine import make_url
+
+from bench.harness import Measure, alternate, timed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass
+class Env:
+    """Where the workloads run: one database per storage driver, Redis when reachable."""
+
+    sqlite_path: str
+    pg_url: str | None
+    redis_url: str | None
+    repeat: int
+    sizes: list[int]
+    calls: int  # W3 calls per thread
+    cache_ops: int  # W4
+    jobs: int  # W5
+
+    def storages(self) -> list[tuple[str, str]]:
+        out = [("sqlite", f"sqlite:///{self.sqlite_path}")]
+        if self.pg_url:
+            out.append(("postgresql", self.pg_url))
+        return out
+
+
+def boot(url: str, **overrides):
+    from sublarr import Kernel
+
+    overrides.setdefault("redis_url", "")
+    return Kernel.boot(database_url=url, settings_files=[], entry_points=False, **overrides)
+
+
+# -- W1 / W2: wanted items ----------------------------------------------------------------------------
+
+def make_items(n: int) -> list[dict]:
+    return [{
+        "item_type": "episode", "file_path": f"/tv/Show {i // 1000:03d}/Season 01/Show - S01E{i % 1000:03d}.mkv",
+        "title": f"Show {i // 1000} - Episode {i % 1000}", "season_episode": f"S01E{i % 1000:03d}",
+        "existing_sub": "srt" if i % 3 == 0 else "", "missing_languages": ["de"], "sonarr_series_id": i // 1000,
+        "sonarr_episode_id": i, "target_language": "de", "instance_name": "main", "current_score": i % 360,
+    } for i in range(n)]
+
+
+RAW_COLUMNS = ("item_type", "sonarr_series_id", "sonarr_episode_id", "radarr_movie_id", "title", "season_episode",
+               "file_path", "existing_sub", "missing_languages", "status", "added_at", "updated_at",
+               "upgrade_candidate", "current_score", "target_language", "instance_name", "standalone_series_id",
+               "standalone_movie_id", "subtitle_type")
+_UPDATED = [c for c in RAW_COLUMNS if c not in ("file_path", "target_language", "subtitle_type", "added_at",
+                                                 "status", "item_type")]
+
+
+def raw_upsert_sql(param: str) -> str:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+    return (f"INSERT INTO wanted_items ({', '.join(RAW_COLUMNS)}) VALUES {param} "
+            f"ON CONFLICT (file_path, target_language, subtitle_type) DO UPDATE SET {sets}, "
+            "status = CASE WHEN wanted_items.status = 'ignored' THEN wanted_items.status ELSE excluded.status END, "
+            "item_type = CASE WHEN wanted_items.status = 'ignored' THEN wanted_items.item_type "
+            "ELSE excluded.item_type END")
+
+
+def raw_rows(items: list[dict]) -> list[tuple]:
+    from sublarr.core.timeutil import now_iso
+
+    now = now_iso()
+    return [(it["item_type"], it["sonarr_series_id"], it["sonarr_episode_id"], None, it["title"],
+             it["season_episode"], it["file_path"], it["existing_sub"], json.dumps(it["missing_languages"]),
+             "wanted", now, now, 0, it["current_score"], it["target_language"], it["instance_name"], None, None,
+             "full") for it in items]
+
+
+class RawDb:
+    """The raw driver (sqlite3 or psycopg2) on the same database as the kernel."""
+
+    def __init__(self, storage: str, url: str):
+        self.storage = storage
+        if storage == "sqlite":
+            self.conn = sqlite3.connect(make_url(url).database, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA busy_timeout=5000")
+        else:
+            import psycopg2
+
+            u = make_url(url)
+            self.conn = psycopg2.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
+                                         dbname=u.database)
+
+    def upsert(self, items: list[dict]) -> None:
+        rows = raw_rows(items)
+        if self.storage == "sqlite":
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany(raw_upsert_sql("(" + ", ".join("?" * len(RAW_COLUMNS)) + ")"), rows)
+            self.conn.execute("COMMIT")
+        else:
+            from psycopg2.extras import execute_values
+
+            with self.conn.cursor() as cur:
+                execute_values(cur, raw_upsert_sql("%s"), rows, page_size=1000)
+            self.conn.commit()
+
+    def query(self, sql: str, params: tuple = ()) -> list:
+        if self.storage == "sqlite":
+            return self.conn.execute(sql, params).fetchall()
+        with self.conn.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), params)
+            rows = cur.fetchall() if cur.description else []
+        self.conn.commit()
+        return rows
+
+    def page(self, status: str, page: int, per_page: int) -> dict:
+        total = self.query("SELECT count(*) FROM wanted_items WHERE status = ?", (status,))[0][0]
+        rows = self.query("SELECT * FROM wanted_items WHERE status = ? ORDER BY added_at DESC, id DESC "
+                          "LIMIT ? OFFSET ?", (status, per_page, (page - 1) * per_page))
+        return {"total": total, "data": [json.loads(r[9] or "[]") for r in rows]}
+
+    def summary(self) -> dict:
+        q = self.query
+        return {
+            "total": q("SELECT count(*) FROM wanted_items")[0][0],
+            "by_type": dict(q("SELECT item_type, count(*) FROM wanted_items GROUP BY item_type")),
+            "by_status": dict(q("SELECT status, count(*) FROM wanted_items GROUP BY status")),
+            "by_existing": dict(q("SELECT existing_sub, count(*) FROM wanted_items GROUP BY existing_sub")),
+            "upgradeable": q("SELECT count(*) FROM wanted_items WHERE upgrade_candidate = 1")[0][0],
+        }
+
+    def clear(self) -> None:
+        if self.storage == "sqlite":
+            self.conn.execute("DELETE FROM wanted_items")
+        else:
+            self.query("TRUNCATE wanted_items RESTART IDENTITY")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def w1_w2(env: Env) -> list[Measure]:
+    results = []
+    for storage, url in env.storages():
+        kernel = boot(url)
+        raw = RawDb(storage, url)
+        repo = kernel.repo("wanted")
+        try:
+            for n in env.sizes:
+                items = make_items(n)
+                results.append(alternate(Measure(f"W1 insert {n:,} ({storage})", target="≤ 1.5×"),
+                                         lambda: repo.upsert_wanted_items(items), lambda: raw.upsert(items),
+                                         env.repeat, setup=raw.clear))
+                results.append(alternate(Measure(f"W1 re-upsert {n:,} ({storage})", target="≤ 1.5×"),
+                                         lambda: repo.upsert_wanted_items(items), lambda: raw.upsert(items),
+                                         env.repeat, setup=lambda: None))
+                last = max(1, n // 200)
+                for page, label in ((1, "page 1"), (last, f"page {last}")):
+                    results.append(alternate(
+                        Measure(f"W2 {label}/200 of {n:,} ({storage})", target="≤ 2×", unit="ms"),
+                        lambda p=page: repo.get_wanted_items(page=p, per_page=200, status="wanted"),
+                        lambda p=page: raw.page("wanted", p, 200), env.repeat * 3, memory=False))
+                results.append(alternate(Measure(f"W2 summary of {n:,} ({storage})", target="≤ 2×", unit="ms"),
+                                         repo.get_wanted_summary, raw.summary, env.repeat * 3, memory=False))
+                raw.clear()
+        finally:
+            raw.close()
+            kernel.close()
+    return results
+
+
+# -- W3: provider stats from threads -------------------------------------------------------------------
+
+def w3(env: Env) -> list[Measure]:
+    results = []
+    for storage, url in env.storages():
+        kernel = boot(url, db_pool_size=8)
+        repo = kernel.repo("providers")
+        for threads in (1, 4):
+            name = f"bench-{threads}"
+            errors: list[BaseException] = []
+
+            def ours(threads=threads, name=name, errors=errors):
+                def run():
+                    for _ in range(env.calls):
+                        try:
+                            repo.record_search(name, True, 120.0)
+                        except Exception as exc:  # counted, not raised: the workload reports errors
+                            errors.append(exc)
+
+                with ThreadPoolExecutor(threads) as pool:
+                    for f in [pool.submit(run) for _ in range(threads)]:
+                        f.result()
+
+            def raw_run(threads=threads):
+                def run():
+                    db = RawDb(storage, url)
+                    sql = ("INSERT INTO provider_stats (provider_name, total_searches, last_success_at, updated_at) "
+                           "VALUES (?, 1, ?, ?) ON CONFLICT (provider_name) DO UPDATE SET "
+                           "total_searches = provider_stats.total_searches + 1, "
+                           "last_success_at = excluded.last_success_at, updated_at = excluded.updated_at")
+                    for _ in range(env.calls):
+                        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000")
+                        if storage == "sqlite":
+                            db.conn.execute("BEGIN IMMEDIATE")
+                            db.conn.execute(sql, (f"raw-{threads}", stamp, stamp))
+                            db.conn.execute("COMMIT")
+                        else:
+                            db.query(sql, (f"raw-{threads}", stamp, stamp))
+                    db.close()
+
+                with ThreadPoolExecutor(threads) as pool:
+                    for f in [pool.submit(run) for _ in range(threads)]:
+                        f.result()
+
+            m = Measure(f"W3 record_search {threads} thread(s) × {env.calls:,} ({storage})", unit="ops/s",
+                        target="PG 4 threads ≥ 1.5× 1 thread; SQLite exact")
+            alternate(m, ours, raw_run, env.repeat, memory=False)
+            total = env.calls * threads
+            m.ours = [total / t for t in m.ours]
+            m.raw = [total / t for t in m.raw]
+            stats = repo.get_provider_stats(name)
+            expected = total * env.repeat
+            m.note = (f"errors {len(errors)}; counter {stats.get('total_searches')} of {expected} "
+                      f"{'exact' if stats.get('total_searches') == expected else 'LOST UPDATES'}")
+            results.append(m)
+        kernel.close()
+    return results
+
+
+# -- W4: cache ----------------------------------------------------------------------------------------
+
+def w4(env: Env, sqlite_url: str) -> list[Measure]:
+    results = []
+    n = env.cache_ops
+    keys = [f"k{i}" for i in range(n)]
+    kernel = boot(sqlite_url, memory_cache_max_entries=n * 2)
+    cache = kernel.cache
+
+    def ours_memory():
+        for k in keys:
+            cache.set(k, "v")
+        for k in keys:
+            cache.get(k)
+
+    m = alternate(Measure(f"W4 memory cache set+get {n:,}", unit="ops/s", target="≥ 200k ops/s"),
+                  ours_memory, None, env.repeat)
+    m.ours = [2 * n / t for t in m.ours]
+    results.append(m)
+    kernel.close()
+    if env.redis_url:
+        import redis
+
+        kernel = boot(sqlite_url, redis_url=env.redis_url, queue_driver="memory")
+        cache = kernel.cache
+        client = redis.Redis.from_url(env.redis_url, decode_responses=True)
+
+        def ours_redis():
+            for k in keys:
+                cache.set(k, "v")
+            for k in keys:
+                cache.get(k)
+
+        def raw_redis():
+            for k in keys:
+                client.set(f"raw:{k}", "v")
+            for k in keys:
+                client.get(f"raw:{k}")
+
+        results.append(alternate(Measure(f"W4 redis cache set+get {n:,}", target="≤ 1.2×"), ours_redis,
+                                 raw_redis, env.repeat, memory=False))
+        cache.clear("")
+        for key in client.scan_iter("raw:*"):
+            client.delete(key)
+        client.close()
+        kernel.close()
+    return results
+
+
+# -- W5: queue ------------------------------------------------------------------------------------------
+
+def w5(env: Env, sqlite_url: str) -> list[Measure]:
+    from bench.jobs import noop
+
+    results = []
+    n = env.jobs
+    kernel = boot(sqlite_url, queue_workers=2, queue_job_retention_seconds=0)
+    queue = kernel.queue
+
+    def memory_all():
+        ids = [queue.enqueue(noop) for _ in range(n)]
+        while queue.queue_length() or queue.active_jobs():
+            time.sleep(0.005)
+        return ids
+
+    m = alternate(Measure(f"W5 memory queue enqueue+drain {n:,}"), memory_all, None, env.repeat, memory=False)
+    results.append(m)
+    kernel.close()
+    if env.redis_url:
+        from redis import Redis
+        from rq import Queue, SimpleWorker
+
+        kernel = boot(sqlite_url, redis_url=env.redis_url, cache_driver="memory", queue_name="bench")
+        queue = kernel.queue
+        conn = Redis.from_url(env.redis_url)
+        raw_queue = Queue("bench-raw", connection=conn)
+
+        def clear():
+            Queue("bench", connection=conn).empty()
+            raw_queue.empty()
+
+        results.append(alternate(Measure(f"W5 RQ enqueue {n:,}", target="≤ 1.3×"),
+                                 lambda: [queue.enqueue(noop) for _ in range(n)],
+                                 lambda: [raw_queue.enqueue(noop) for _ in range(n)], env.repeat, setup=clear,
+                                 memory=False))
+        clear()
+        for _ in range(n):
+            queue.enqueue(noop)
+        drain = Measure(f"W5 RQ drain {n:,} (SimpleWorker burst)")
+        drain.ours.append(timed(lambda: queue.work(stop=lambda: True, burst=True)))
+        for _ in range(n):
+            raw_queue.enqueue(noop)
+        drain.raw.append(timed(lambda: SimpleWorker([raw_queue], connection=conn).work(burst=True)))
+        results.append(drain)
+        clear()
+        conn.close()
+        kernel.close()
+    return results
+
+
+# -- W6: `sublarr status` ---------------------------------------------------------------------------------
+
+def w6(env: Env, folder: str) -> list[Measure]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SUBLARR_")}
+    command = [sys.executable, "-m", "sublarr.cli", "status"]
+    subprocess.run(command, cwd=folder, env=clean, capture_output=True, check=True)  # migrate once
+    m = Measure("W6 `sublarr status` (whole process, up-to-date db)", target="≤ 0.5 s, ≤ 80 MB RSS")
+    rss = []
+    for _ in range(max(3, env.repeat)):
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=folder, env=clean, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        m.ours.append(time.perf_counter() - start)
+        rss.append(usage.ru_maxrss / 1024)
+        if status != 0:
+            raise RuntimeError("sublarr status failed")
+    m.ours_peak_mb = max(rss)
+    m.note = "peak = max RSS of the process"
+    return [m]
+
+
+def run_all(env: Env, selected: set[str], folder: str) -> list[Measure]:
+    sqlite_url = f"sqlite:///{os.path.join(folder, 'bench-misc.db')}"
+    out: list[Measure] = []
+    if selected & {"W1", "W2"}:
+        out += w1_w2(env)
+    if "W3" in selected:
+        out += w3(env)
+    if "W4" in selected:
+        out += w4(env, sqlite_url)
+    if "W5" in selected:
+        out += w5(env, sqlite_url)
+    if "W6" in selected:
+        out += w6(env, folder)
+    return out
+
