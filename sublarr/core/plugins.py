@@ -32,6 +32,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("memory-queue", "sublarr.drivers.memory_queue"),
     ("rq-queue", "sublarr.drivers.rq_queue"),
     ("events", "sublarr.core.events"),
+    ("maintenance", "sublarr.core.maintenance"),
     ("config", "sublarr.plugins.config"),
     ("blacklist", "sublarr.plugins.blacklist"),
     ("providers", "sublarr.plugins.providers"),
