@@ -164,6 +164,8 @@ class Migrator:
     def upgrade(self, domain: str | None = None, revision: str = "head") -> list[Revision]:
         """Bring one domain (or all) to ``revision``; returns what changed. Safe under concurrency."""
         targets = [self.domain(domain)] if domain else self.domains
+        if revision == "head" and not any(r.domain in {t.name for t in targets} for r in self.pending()):
+            return []  # the common boot: up to date, so no lock and no dedicated connection
 
         def run(conn: Connection) -> list[Revision]:
             changed = []
