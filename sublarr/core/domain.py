@@ -57,11 +57,12 @@ class Repository:
         self.engine = kernel.engine
         self.dialect = kernel.engine.dialect.name
         self._read_engine = kernel.engine.execution_options(**kernel.storage.read_options())
+        self._write_lock = kernel.storage.write_lock()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: commit on success, rollback and re-raise on error."""
-        with self.engine.begin() as conn:
+        with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @contextmanager

@@ -205,7 +205,7 @@ class Kernel:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A SQLAlchemy Session in one transaction: commit on success, rollback and re-raise on error."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with self.storage.write_lock(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     def repo(self, name: str) -> Repository:

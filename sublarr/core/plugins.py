@@ -46,6 +46,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("wanted", "sublarr.plugins.wanted"),
     ("profiles", "sublarr.plugins.profiles"),
     ("hooks", "sublarr.plugins.hooks"),
+    ("hooks-dispatch", "sublarr.plugins.hooks.dispatch"),
     ("standalone", "sublarr.plugins.standalone"),
 )
 

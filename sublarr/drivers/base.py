@@ -56,6 +56,10 @@ class StorageDriver(abc.ABC):
         """Execution options for read-only transactions (SQLite: a deferred BEGIN)."""
         return {}
 
+    def write_lock(self) -> contextlib.AbstractContextManager:
+        """Held around each write transaction of this process (SQLite queues its writers here)."""
+        return contextlib.nullcontext()
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,18 @@ class SqliteStorage(StorageDriver):
     def path(self) -> str | None:
         db = self.url.database
         return None if not db or db == ":memory:" or db.startswith("file::memory:") else db
+
+    def __init__(self, url, settings):
+        # SQLite has one writer at a time. Its busy handler retries with sleeps, which is unfair:
+        # under load a writer can starve past busy_timeout. Writers of this process queue on this
+        # lock instead (reads never take it); busy_timeout still arbitrates between processes.
+        # Reentrant, so a nested write in one thread meets SQLite's own "database is locked"
+        # after busy_timeout instead of hanging.
+        self._write_lock = threading.RLock()
+        super().__init__(url, settings)
+
+    def write_lock(self):
+        return self._write_lock
 
     def create_engine(self) -> Engine:
         if self.path:

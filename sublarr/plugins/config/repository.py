@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from sublarr.core.domain import Repository, require_str
 from sublarr.core.dialects import upsert
+from sublarr.core.domain import Repository, require_str
 from sublarr.core.timeutil import now_iso
 
 from .models import ConfigEntry

@@ -1,0 +1,287 @@
+"""The events runtime: ``kernel.emit()`` fans out to script hooks and webhooks through the queue.
+
+A built-in plugin. Its ``sublarr_event`` listener runs in the emitter's thread, so it only looks
+up the matching targets and ENQUEUES one delivery job per target on ``kernel.queue``: the emitter
+never waits for a script or an HTTP server. With the RQ driver the jobs sit in Redis and run in
+``sublarr worker`` processes, surviving the emitter's exit.
+
+Matching (legacy ``HookEngine`` / ``WebhookDispatcher``):
+
+- script hooks: enabled, ``event_name`` equal to the event (no wildcard);
+- webhooks: enabled, ``event_name`` equal to the event or ``"*"``, and fewer than
+  ``WEBHOOK_FAILURE_LIMIT`` (10) consecutive failures; such a webhook is skipped until
+  ``update_webhook(id, enabled=True)`` re-arms it;
+- ``hook_executed`` (emitted after every delivery) goes to plugin listeners only, never to script
+  hooks or webhooks: a delivery of it would emit it again, without end.
+
+The jobs read the hook/webhook row when they run (an edit made meanwhile applies; a deleted or
+disabled target is skipped) and carry only ids and the payload: no webhook secret is pickled
+into Redis.
+
+Commands: ``sublarr hooks list|add|test`` and ``sublarr webhooks list|test``. ``test`` delivers a
+``test`` event synchronously through the same functions, rules, logging and statistics as an
+emitted event (so a successful test also re-arms a webhook's failure counter), whether or not
+the target is enabled, and exits 1 when the delivery failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sublarr.cli import Context, echo_json, pass_context, table
+from sublarr.core.errors import SublarrError
+from sublarr.core.events import EventType
+from sublarr.core.hookspecs import hookimpl
+from sublarr.core.kernel import active_kernel
+from sublarr.core.secrets import scrub
+from sublarr.core.settings import Setting
+
+from .repository import mask_webhook
+from .scripts import HookResult, ScriptRefused, run_script_hook, validate_script_path
+from .webhooks import (
+    DEFAULT_BACKOFF_FACTOR,
+    WebhookResult,
+    deliver_webhook,
+    deliverable,
+    matches,
+    new_message_id,
+    utc_timestamp,
+)
+
+if TYPE_CHECKING:
+    from sublarr.core.kernel import Kernel
+
+log = logging.getLogger("sublarr.hooks.dispatch")
+
+TEST_EVENT = EventType("test", "Test", "A test delivery sent by `sublarr hooks test` or `sublarr webhooks test`",
+                       ("message",))
+TEST_PAYLOAD = {"message": "Test delivery from sublarr"}
+# Delivered to plugin listeners only (see the module docstring).
+LISTENERS_ONLY = frozenset({"hook_executed"})
+
+
+# -- plugin hooks ------------------------------------------------------------------------------------
+
+@hookimpl
+def sublarr_settings() -> list[Setting]:
+    return [Setting("webhook_backoff_factor", DEFAULT_BACKOFF_FACTOR, float,
+                    "seconds; webhook retry n waits factor * 2 ** (n - 1) (at most 120 s)", minimum=0)]
+
+
+@hookimpl
+def sublarr_events() -> list[EventType]:
+    return [TEST_EVENT]
+
+
+@hookimpl
+def sublarr_event(kernel: Kernel, event: str, payload: Mapping[str, Any]) -> None:
+    """Enqueue one delivery job per matching script hook and webhook (never runs them here)."""
+    if event in LISTENERS_ONLY or "hooks" not in kernel.domains:
+        return
+    repo = kernel.repo("hooks")
+    hooks = repo.get_hooks(event_name=event, enabled_only=True)
+    webhooks = [w for w in repo.get_webhooks(enabled_only=True) if matches(w, event) and deliverable(w)]
+    if not hooks and not webhooks:
+        return
+    # Plain JSON data: what a memory job sees is exactly what an RQ job unpickles, and a payload
+    # holding a Path or a datetime cannot break the pickling.
+    data = json.loads(json.dumps(dict(payload), default=str))
+    emitted_at, token = utc_timestamp(), kernel_token(kernel)
+    for hook in hooks:
+        _enqueue(kernel, "hook", hook["id"], event, run_hook_job, hook["id"], event, data, token)
+    for webhook in webhooks:
+        _enqueue(kernel, "webhook", webhook["id"], event, deliver_webhook_job, webhook["id"], event, data,
+                 emitted_at, new_message_id(), token)
+
+
+def _enqueue(kernel: Kernel, kind: str, target_id: int, event: str, job: Callable[..., Any], *args: Any) -> None:
+    """Enqueue one delivery; a job that cannot be queued is logged in hook_log, where users look."""
+    try:
+        kernel.queue.enqueue(job, *args)
+    except Exception as exc:  # e.g. Redis down: the RQ queue fails closed rather than drop the job
+        error = f"not delivered: the job could not be queued ({scrub(str(exc)) or type(exc).__name__})"
+        log.error("%s %s on %s: %s", kind, target_id, event, error)
+        kernel.repo("hooks").create_hook_log(**{f"{kind}_id": target_id}, event_name=event, success=False,
+                                             hook_type="script" if kind == "hook" else "webhook", error=error)
+
+
+# -- the jobs (module-level functions: the RQ driver enqueues them by name) ----------------------------
+
+# Which kernel runs a job: the memory queue belongs to the kernel that emitted, and with RQ a
+# worker in the same process may serve it too, so the emitter's kernel is looked up by a token
+# first. A worker process that does not know the token uses its own (active) kernel. Weak
+# references: a closed and dropped kernel is not kept alive by this table.
+_kernels: weakref.WeakValueDictionary[str, Kernel] = weakref.WeakValueDictionary()
+_tokens: weakref.WeakKeyDictionary[Kernel, str] = weakref.WeakKeyDictionary()
+_tokens_lock = threading.Lock()
+
+
+def kernel_token(kernel: Kernel) -> str:
+    """A process-unique name for ``kernel`` that a job can carry through any queue."""
+    with _tokens_lock:
+        token = _tokens.get(kernel)
+        if token is None:
+            token = uuid.uuid4().hex
+            _tokens[kernel] = token
+            _kernels[token] = kernel
+        return token
+
+
+def job_kernel(token: str | None) -> Kernel:
+    """The kernel a delivery job runs on: the emitter's when this process has it, else the active one."""
+    kernel = _kernels.get(token) if token else None
+    return kernel if kernel is not None else active_kernel()
+
+
+def run_hook_job(hook_id: int, event: str, payload: dict[str, Any], kernel_token: str | None = None) -> dict[str, Any]:
+    """Queue job: run script hook ``hook_id`` for ``event`` (skipped if deleted or disabled meanwhile)."""
+    kernel = job_kernel(kernel_token)
+    hook = kernel.repo("hooks").get_hook(hook_id)
+    if hook is None or not hook["enabled"]:
+        return {"hook_id": hook_id, "skipped": "deleted" if hook is None else "disabled"}
+    return _summary(run_script_hook(kernel, hook, event, payload))
+
+
+def deliver_webhook_job(webhook_id: int, event: str, payload: dict[str, Any], emitted_at: str, message_id: str,
+                        kernel_token: str | None = None) -> dict[str, Any]:
+    """Queue job: deliver ``event`` to webhook ``webhook_id`` (skipped if deleted, disabled or over the
+    failure limit meanwhile: earlier queued deliveries may have reached it)."""
+    kernel = job_kernel(kernel_token)
+    webhook = kernel.repo("hooks").get_webhook(webhook_id)
+    if webhook is None or not deliverable(webhook):
+        reason = "deleted" if webhook is None else "disabled" if not webhook["enabled"] else "failure limit"
+        return {"webhook_id": webhook_id, "skipped": reason}
+    return _summary(deliver_webhook(kernel, webhook, event, payload, message_id=message_id, timestamp=emitted_at))
+
+
+def _summary(result: HookResult | WebhookResult) -> dict[str, Any]:
+    """The job's result, kept by the queue: no script output (it is in hook_log)."""
+    return {k: v for k, v in result.as_dict().items() if k not in ("stdout", "stderr")}
+
+
+# -- test deliveries -----------------------------------------------------------------------------------
+
+def run_test_hook(kernel: Kernel, hook_id: int) -> HookResult:
+    """Run script hook ``hook_id`` now with a ``test`` event (the same path as a queued delivery)."""
+    hook = kernel.repo("hooks").get_hook(hook_id)
+    if hook is None:
+        raise SublarrError(f"no script hook with id {hook_id}")
+    return run_script_hook(kernel, hook, TEST_EVENT.name, TEST_PAYLOAD)
+
+
+def send_test_webhook(kernel: Kernel, webhook_id: int) -> WebhookResult:
+    """Deliver a ``test`` event to webhook ``webhook_id`` now (the same path as a queued delivery)."""
+    webhook = kernel.repo("hooks").get_webhook(webhook_id)
+    if webhook is None:
+        raise SublarrError(f"no webhook with id {webhook_id}")
+    return deliver_webhook(kernel, webhook, TEST_EVENT.name, TEST_PAYLOAD)
+
+
+# -- commands ------------------------------------------------------------------------------------------
+
+@hookimpl
+def sublarr_cli(cli: click.Group) -> None:
+    cli.add_command(hooks_command)
+    cli.add_command(webhooks_command)
+
+
+@click.group("hooks")
+def hooks_command() -> None:
+    """Script hooks: list, add, test."""
+
+
+@hooks_command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_context
+def list_hooks(obj: Context, as_json: bool) -> None:
+    """The configured script hooks."""
+    hooks = obj.boot().repo("hooks").get_hooks()
+    if as_json:
+        echo_json(hooks)
+        return
+    click.echo(table([[h["id"], h["name"], h["event_name"], "yes" if h["enabled"] else "no", h["script_path"],
+                       h["timeout_seconds"], h["trigger_count"], h["last_status"] or "-"] for h in hooks],
+                     ["id", "name", "event", "enabled", "script", "timeout", "runs", "last"]))
+
+
+@hooks_command.command("add")
+@click.argument("name")
+@click.argument("event")
+@click.argument("script")
+@click.option("--timeout", "timeout_seconds", type=click.IntRange(min=1), default=30, show_default=True,
+              help="seconds before the script is killed")
+@click.option("--disabled", is_flag=True, help="create the hook disabled")
+@pass_context
+def add_hook(obj: Context, name: str, event: str, script: str, timeout_seconds: int, disabled: bool) -> None:
+    """Add a script hook running SCRIPT (a path under hooks_dir) on EVENT."""
+    kernel = obj.boot()
+    if event not in kernel.events:
+        raise click.BadParameter(f"unknown event {event!r}; see `sublarr events`", param_hint="EVENT")
+    if event in LISTENERS_ONLY:
+        raise click.BadParameter(f"{event!r} is delivered to plugins only, never to script hooks",
+                                 param_hint="EVENT")
+    try:
+        path = validate_script_path(script, kernel.settings.hooks_dir)
+    except ScriptRefused as exc:
+        raise click.BadParameter(str(exc), param_hint="SCRIPT") from None
+    hook = kernel.repo("hooks").create_hook(name, event, str(path), timeout_seconds=timeout_seconds,
+                                            enabled=not disabled)
+    click.echo(f"hook {hook['id']} added: {name} runs {path} on {event}")
+
+
+@hooks_command.command("test")
+@click.argument("hook_id", type=int)
+@pass_context
+def hooks_test(obj: Context, hook_id: int) -> None:
+    """Run script hook HOOK_ID now with a `test` event; exit 1 when it fails."""
+    kernel = obj.boot()
+    result = run_test_hook(kernel, hook_id)
+    click.echo(f"hook {hook_id}: {'ok' if result.success else 'FAILED'}, exit code {result.exit_code}, "
+               f"{result.duration_ms:g} ms")
+    for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        if text:
+            click.echo(f"--- {label}\n{text.rstrip()}")
+    if not result.success:
+        raise SublarrError(f"hook {hook_id} failed: {result.error}")
+
+
+@click.group("webhooks")
+def webhooks_command() -> None:
+    """Outgoing webhooks: list, test."""
+
+
+@webhooks_command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_context
+def list_webhooks(obj: Context, as_json: bool) -> None:
+    """The configured webhooks (secrets and URL passwords masked)."""
+    webhooks = [mask_webhook(w) for w in obj.boot().repo("hooks").get_webhooks()]
+    if as_json:
+        echo_json(webhooks)
+        return
+    click.echo(table([[w["id"], w["name"], w["event_name"], "yes" if w["enabled"] else "no", w["url"],
+                       w["secret"] or "-", w["consecutive_failures"], w["last_status_code"] or "-"]
+                      for w in webhooks],
+                     ["id", "name", "event", "enabled", "url", "secret", "failures", "last status"]))
+
+
+@webhooks_command.command("test")
+@click.argument("webhook_id", type=int)
+@pass_context
+def webhooks_test(obj: Context, webhook_id: int) -> None:
+    """Deliver a `test` event to webhook WEBHOOK_ID now; exit 1 when it fails."""
+    kernel = obj.boot()
+    result = send_test_webhook(kernel, webhook_id)
+    status = result.status_code if result.status_code is not None else "-"
+    click.echo(f"webhook {webhook_id}: {'ok' if result.success else 'FAILED'}, HTTP status {status}, "
+               f"{result.attempts} attempt(s), {result.duration_ms:g} ms")
+    if not result.success:
+        raise SublarrError(f"webhook {webhook_id} failed: {result.error}")
