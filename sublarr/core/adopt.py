@@ -212,8 +212,10 @@ def adopt(kernel: Kernel, *, on_step: Callable[[str], None] | None = None) -> Ad
     if storage.name != "sqlite" or not getattr(storage, "path", None):
         raise NotLegacy(f"only SQLite files can be adopted; the database is {storage.name}")
     path = Path(storage.path).expanduser().resolve()
+    # No pooled connection may keep the legacy file open across the rename: not while this process
+    # waits for the lock (another process may be adopting), nor afterwards.
+    kernel.engine.dispose()
     with storage.migration_lock(None):  # type: ignore[arg-type]  # the SQLite lock needs no connection
-        # No pooled connection may keep the legacy inode open across the rename.
         kernel.engine.dispose()
         try:
             return _Adoption(path, list(kernel.domains.values()), kernel.settings, on_step).run()
@@ -237,6 +239,7 @@ class _Adoption:
         self.backup: Path | None = None
         self.guard: sqlite3.Connection | None = None
         self.work_storage = None
+        self.replaced = False
 
     # -- driver -------------------------------------------------------------------------------------
 
@@ -259,6 +262,7 @@ class _Adoption:
             migrator = self._build_baseline(adopted)
             self.on_step("baseline")
             self._copy_rows(legacy, adopted, report)
+            report.tables_created += [t.name for d in installed for t in d.tables]  # made by the upgrade
             self.on_step("copied")
             migrator.upgrade()
             report.revisions = migrator.current()
@@ -267,12 +271,15 @@ class _Adoption:
             self._finalise_work_file()
             self.on_step("finalised")
             guard, self.guard = self.guard, None
-            release_sqlite_file(guard, self.path)
+            release_sqlite_file(guard, self.path, int(self.settings.db_busy_timeout_ms) / 1000)
             self.on_step("released")
             os.replace(self.work, self.path)
+            self.replaced = True
             fsync_dir(self.path.parent)
             self.on_step("replaced")
         except BaseException as exc:
+            if self.replaced:  # the adopted file is in place: nothing to undo, the copy stays
+                raise
             self._abandon()
             if isinstance(exc, SublarrError) or not isinstance(exc, Exception):
                 raise
@@ -446,6 +453,8 @@ class _Adoption:
     def _finalise_work_file(self) -> None:
         if self.work_storage is not None:
             self.work_storage.dispose()
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{self.work}.migrate.lock").unlink()  # nothing migrates the work file any more
         conn = sqlite3.connect(self.work, isolation_level=None)
         try:
             # One self-contained file: no WAL may travel (or stay behind) with the rename.

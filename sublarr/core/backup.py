@@ -133,23 +133,31 @@ def sqlite_snapshot(source: sqlite3.Connection, destination: Path) -> Path:
     return destination
 
 
-def release_sqlite_file(conn: sqlite3.Connection, path: Path) -> None:
-    """Checkpoint ``path``'s WAL into it and close ``conn``, the last connection to it.
+def release_sqlite_file(conn: sqlite3.Connection, path: Path, timeout: float = 5.0) -> None:
+    """Checkpoint ``path``'s WAL into it and close ``conn``, which must end up the last connection.
 
     The last connection to close removes ``-wal`` and ``-shm``. If they survive, another process
     holds the database open, and replacing the file under it would corrupt what it writes next.
+    Sublarr processes that wait for the migration lock let go of their connections first, so a
+    few retries within ``timeout`` seconds tell them apart from a program that keeps the file open.
     """
-    with contextlib.suppress(sqlite3.Error):
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    leftovers = [p.name for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
-    if leftovers:
-        raise DatabaseBusy(f"{path} is open in another process ({', '.join(leftovers)} still exist); "
-                           "stop every program that uses it and try again")
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        leftovers = [p.name for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+        if not leftovers:
+            return
+        if time.monotonic() >= deadline:
+            raise DatabaseBusy(f"{path} is open in another process ({', '.join(leftovers)} still exist); "
+                               "stop every program that uses it and try again")
+        time.sleep(0.1)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=timeout)
 
 
 def replace_sqlite_file(kernel: Kernel, new_file: Path) -> None:
@@ -160,7 +168,7 @@ def replace_sqlite_file(kernel: Kernel, new_file: Path) -> None:
     path = Path(kernel.storage.path).expanduser().resolve()
     kernel.engine.dispose()
     busy = int(kernel.settings.db_busy_timeout_ms) / 1000
-    release_sqlite_file(sqlite3.connect(path, isolation_level=None, timeout=busy), path)
+    release_sqlite_file(sqlite3.connect(path, isolation_level=None, timeout=busy), path, busy)
     os.replace(new_file, path)
     fsync_dir(path.parent)
     kernel.engine.dispose()

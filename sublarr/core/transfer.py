@@ -32,6 +32,7 @@ import hashlib
 import io
 import logging
 import os
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -101,52 +102,42 @@ class CopyReport:
 
 # -- checksums --------------------------------------------------------------------------------------
 
-def encode_value(value: Any) -> bytes:
-    """A dialect-neutral, self-delimiting encoding of one column value.
+def canonical(value: Any) -> Any:
+    """A dialect-neutral form of one value of a column that is not plain integer or text.
 
-    The same data read from SQLite and from PostgreSQL gives the same bytes: integers and integral
-    floats share one form (SQLite hands back ``5`` where a PostgreSQL double gives ``5.0``),
-    other floats use ``repr`` (exact round trip), text and bytes carry their length.
+    The same data read from SQLite and from PostgreSQL gives the same form: integral floats and
+    decimals become ints (SQLite hands back ``5`` where a PostgreSQL double gives ``5.0``), other
+    numbers floats (``repr`` round-trips them exactly), booleans ints, times ISO text.
     """
-    if value is None:
-        return b"n;"
+    if value is None or type(value) in (int, str):
+        return value
     if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, Decimal):
-        value = int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, int):
-        return b"i%d;" % value
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 2**63:
-            return b"i%d;" % int(value)
-        return b"f" + repr(value).encode() + b";"
-    if isinstance(value, str):
-        data = value.encode("utf-8", "surrogatepass")
-        return b"s%d:" % len(data) + data
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        return b"b%d:" % len(data) + data
+        return int(value)
+    if isinstance(value, (float, Decimal)):
+        if value == value and value not in (float("inf"), float("-inf")) and value == int(value):
+            return int(value)
+        return float(value)
     if isinstance(value, (datetime, date, dtime)):
-        return encode_value(value.isoformat())
-    return encode_value(repr(value))
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return value
 
 
-def encode_row(row: Iterable[Any]) -> bytes:
-    """The encoding of one row: :func:`encode_value` of each value, with fast paths for the common types."""
-    parts = [b"("]
-    for value in row:
-        kind = type(value)
-        if kind is str:
-            data = value.encode("utf-8", "surrogatepass")
-            parts.append(b"s%d:%s" % (len(data), data))
-        elif value is None:
-            parts.append(b"n;")
-        elif kind is int:
-            parts.append(b"i%d;" % value)
-        else:
-            parts.append(encode_value(value))
-    parts.append(b")")
-    return b"".join(parts)
+def row_encoder(table: sa.Table) -> Callable[[tuple], bytes]:
+    """``encode(row) -> bytes`` for the checksum of ``table``: the ``repr`` of the row (unambiguous,
+    computed in C), with :func:`canonical` applied to the columns that are not integer or text."""
+    loose = [i for i, c in enumerate(table.columns) if not isinstance(c.type, (sa.Integer, sa.String))]
+    if not loose:
+        return lambda row: repr(row).encode("utf-8", "backslashreplace")
+
+    def encode(row: tuple) -> bytes:
+        values = list(row)
+        for i in loose:
+            values[i] = canonical(values[i])
+        return repr(values).encode("utf-8", "backslashreplace")
+
+    return encode
 
 
 def ordering(table: sa.Table, dialect: str) -> list[Any]:
@@ -168,10 +159,10 @@ def ordering(table: sa.Table, dialect: str) -> list[Any]:
 def table_checksum(conn: Connection, table: sa.Table, batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[int, str]:
     """(row count, sha256 hex) of ``table`` as ``conn`` sees it, streamed."""
     digest = hashlib.sha256()
+    encode = row_encoder(table)
     count = 0
     for batch in _stream(conn, table, batch_size):
-        for row in batch:
-            digest.update(encode_row(row))
+        digest.update(b"".join(map(encode, batch)))
         count += len(batch)
     return count, digest.hexdigest()
 
@@ -266,6 +257,7 @@ def _copy_table(sconn: Connection, tconn: Connection, table: sa.Table, batch_siz
     started = time.monotonic()
     total = sconn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     write = _writer(tconn, table)
+    encode = row_encoder(table)
     digest = hashlib.sha256()
     count = 0
     bar = progress(table.name, total) if progress else contextlib.nullcontext(lambda _n: None)
@@ -273,10 +265,9 @@ def _copy_table(sconn: Connection, tconn: Connection, table: sa.Table, batch_siz
         for batch in _stream(sconn, table, batch_size):
             try:
                 write(batch)
-            except (sa.exc.DBAPIError, psycopg2.Error) as exc:  # COPY raises psycopg2's own
+            except (sa.exc.DBAPIError, psycopg2.Error, sqlite3.Error) as exc:  # raw driver calls raise their own
                 raise CopyError(f"table {table.name}: the target refused a row: {_first_line(exc)}") from None
-            for row in batch:
-                digest.update(encode_row(row))
+            digest.update(b"".join(map(encode, batch)))
             count += len(batch)
             update(len(batch))
     report.tables.append(TableCopy(table.name, count, digest.hexdigest(), time.monotonic() - started))
@@ -286,9 +277,10 @@ def _copy_table(sconn: Connection, tconn: Connection, table: sa.Table, batch_siz
 def _writer(tconn: Connection, table: sa.Table) -> Callable[[list[tuple]], None]:
     """A function that inserts a batch of row tuples into ``table`` on the target connection.
 
-    PostgreSQL gets ``COPY ... FROM STDIN`` (several times faster than multi-row INSERTs) for
-    tables of plain integer/float/text columns; everything else goes through SQLAlchemy's insert,
-    which applies each column type's own conversion.
+    Tables of plain integer/float/text columns are written with the driver directly: PostgreSQL
+    gets ``COPY ... FROM STDIN`` (several times faster than multi-row INSERTs), SQLite a plain
+    ``executemany``. Other column types go through SQLAlchemy's insert, which applies each type's
+    own conversion.
     """
     if tconn.dialect.name == "postgresql" and all(isinstance(c.type, _COPYABLE) for c in table.columns):
         preparer = tconn.dialect.identifier_preparer
@@ -301,6 +293,19 @@ def _writer(tconn: Connection, table: sa.Table) -> Callable[[list[tuple]], None]
             cursor.copy_expert(statement, buffer)
 
         return copy
+    if tconn.dialect.name == "sqlite" and all(isinstance(c.type, _COPYABLE) for c in table.columns):
+        preparer = tconn.dialect.identifier_preparer
+        statement = (f"INSERT INTO {preparer.format_table(table)} "
+                     f"({', '.join(preparer.quote(c.name) for c in table.columns)}) "
+                     f"VALUES ({', '.join('?' * len(table.columns))})")
+        cursor = tconn.connection.dbapi_connection.cursor()
+
+        def insert_many(batch: list[tuple]) -> None:
+            # The same DBAPI connection, so the same transaction; plain tuples skip SQLAlchemy's
+            # per-row dict and parameter processing, which these column types do not need.
+            cursor.executemany(statement, batch)
+
+        return insert_many
     keys = [c.key for c in table.columns]
     insert = table.insert()
 
@@ -316,11 +321,13 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 def _copy_text(value: Any) -> str:
     """One value in COPY's text format (\\N is NULL; backslash, tab and line breaks escaped)."""
+    kind = type(value)
+    if kind is str:
+        # most text needs no escape: two C-level checks are cheaper than translating every value
+        return value if value.isprintable() and "\\" not in value else value.translate(_COPY_ESCAPES)
     if value is None:
         return "\\N"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, float):
+    if kind is float:
         return repr(value)  # exact round trip; PostgreSQL reads inf/nan too
     return str(value)
 
@@ -475,7 +482,7 @@ def _comparable(conn: Connection, table: sa.Table) -> list[bytes]:
     present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
     columns = [c for c in table.columns if c.name in present and not is_timestamp_column(c.name)]
     rows = conn.execute(sa.select(*columns).order_by(*ordering(table, conn.dialect.name))).all()
-    return [encode_row(r) for r in rows]
+    return [repr([canonical(v) for v in row]).encode() for row in rows]
 
 
 def _seed_rows(kernel: Kernel) -> dict[str, list[bytes]]:

@@ -1,0 +1,22 @@
+"""blacklist domain: subtitles the user rejected, in ``blacklist_entries`` (legacy ``db/blacklist.py``).
+
+Legacy functions with their signatures and return shapes; a duplicate
+``add_blacklist_entry`` returns the existing entry's id (race-safe) instead of a stale rowid.
+"""
+
+from pathlib import Path
+
+from sublarr import __version__
+from sublarr.core.domain import Domain, export
+from sublarr.core.hookspecs import hookimpl
+
+from .models import BlacklistEntry
+from .repository import BlacklistRepository
+
+__all__ = export("blacklist", BlacklistRepository, globals())
+
+
+@hookimpl
+def sublarr_domains():
+    return [Domain(name="blacklist", version=__version__, tables=[BlacklistEntry.__table__],
+                   migrations=Path(__file__).parent / "migrations", repository=BlacklistRepository)]

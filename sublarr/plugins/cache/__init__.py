@@ -1,0 +1,25 @@
+"""cache domain: the media-data cache of the legacy ``db/cache.py`` (not the cache *driver*).
+
+ffprobe results per file (``ffprobe_cache``), TVDB -> AniDB id mappings with a sliding TTL
+(``anidb_mappings``), a file's download and translation history (read from the providers'
+``subtitle_downloads`` and the jobs' ``jobs``), and a front for the providers' search cache.
+"""
+
+from pathlib import Path
+
+from sublarr import __version__
+from sublarr.core.domain import Domain, export
+from sublarr.core.hookspecs import hookimpl
+
+from .models import AnidbMapping, FfprobeCache
+from .repository import HISTORY_LIMIT, CacheRepository
+
+__all__ = [*export("cache", CacheRepository, globals()), "HISTORY_LIMIT"]
+
+
+@hookimpl
+def sublarr_domains():
+    return [Domain(name="cache", version=__version__,
+                   tables=[FfprobeCache.__table__, AnidbMapping.__table__],
+                   migrations=Path(__file__).parent / "migrations", repository=CacheRepository,
+                   requires=("providers", "jobs"))]

@@ -1,0 +1,23 @@
+"""jobs domain: translation jobs and daily translation statistics (legacy ``db/jobs.py``,
+tables ``jobs`` and ``daily_stats``).
+
+Job ids are 8 hex digits (``str(uuid4())[:8]``, as legacy); daily statistics are counted per
+UTC day with atomic increments.
+"""
+
+from pathlib import Path
+
+from sublarr import __version__
+from sublarr.core.domain import Domain, export
+from sublarr.core.hookspecs import hookimpl
+
+from .models import DailyStats, Job
+from .repository import JOB_STATUSES, PENDING_STATUSES, TERMINAL_STATUSES, JobsRepository
+
+__all__ = [*export("jobs", JobsRepository, globals()), "JOB_STATUSES", "PENDING_STATUSES", "TERMINAL_STATUSES"]
+
+
+@hookimpl
+def sublarr_domains():
+    return [Domain(name="jobs", version=__version__, tables=[Job.__table__, DailyStats.__table__],
+                   migrations=Path(__file__).parent / "migrations", repository=JobsRepository)]

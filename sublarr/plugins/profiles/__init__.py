@@ -1,0 +1,28 @@
+"""profiles domain: language profiles and their series/movie assignments (legacy ``db/profiles.py``).
+
+Tables ``language_profiles``, ``series_language_profiles``, ``movie_language_profiles``;
+reads ``wanted_items`` for :func:`get_series_missing_counts`. Legacy names
+(``create_language_profile`` ...) and repository names (``create_profile`` ...) are one
+implementation. Fixes: a fresh database has the "Default" profile built from the language
+settings; deleting a profile removes its assignments (ON DELETE CASCADE, enforced); assigning
+an unknown profile id raises ValueError.
+"""
+
+from pathlib import Path
+
+from sublarr import __version__
+from sublarr.core.domain import Domain, export
+from sublarr.core.hookspecs import hookimpl
+
+from .models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
+from .repository import VALID_FORCED_PREFERENCES, ProfilesRepository
+
+__all__ = [*export("profiles", ProfilesRepository, globals()), "VALID_FORCED_PREFERENCES"]
+
+
+@hookimpl
+def sublarr_domains():
+    return [Domain(name="profiles", version=__version__,
+                   tables=[LanguageProfile.__table__, SeriesLanguageProfile.__table__,
+                           MovieLanguageProfile.__table__],
+                   migrations=Path(__file__).parent / "migrations", repository=ProfilesRepository)]

@@ -1,0 +1,1 @@
+"""Data mobility tests: legacy adoption, database copy, backup and restore."""
