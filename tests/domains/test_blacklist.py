@@ -208,7 +208,7 @@ def test_racing_adds_of_one_key_all_get_the_same_id(kernel):
 
 def test_concurrent_adds_create_no_duplicates(kernel):
     def add(worker):
-        return [(i % 50, add_blacklist_entry("p", f"sub-{i % 50}", reason=f"w{worker}")) for i in range(150)]
+        return [(i % 50, add_blacklist_entry("p", f"sub-{i % 50}", reason=f"w{worker}")) for i in range(500)]
 
     with ThreadPoolExecutor(8) as pool:
         results = [pair for chunk in pool.map(add, range(8)) for pair in chunk]

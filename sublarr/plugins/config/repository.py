@@ -10,18 +10,30 @@ from .models import ConfigEntry
 
 entries = ConfigEntry.__table__
 
+# Keys are the primary key: PostgreSQL cannot index a text value over ~2.7 kB, so keys are
+# capped (512 characters, at most 2 kB in UTF-8) on every dialect alike.
+MAX_KEY_LENGTH = 512
+
+
+def _key(key: object) -> str:
+    require_str("key", key, allow_empty=False)
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"key must be at most {MAX_KEY_LENGTH} characters, got {len(key)}")
+    return key
+
 
 class ConfigRepository(Repository):
     domain = "config"
 
     def save_config_entry(self, key: str, value: str) -> None:
-        require_str("key", key, allow_empty=False)
+        _key(key)
         require_str("value", value)
         with self.write() as conn:
             conn.execute(upsert(conn, entries, {"key": key, "value": value, "updated_at": now_iso()},
                                 key=["key"]))
 
     def get_config_entry(self, key: str) -> str | None:
+        _key(key)
         with self.read() as conn:
             return conn.execute(select(entries.c.value).where(entries.c.key == key)).scalar()
 
