@@ -338,14 +338,7 @@ def test_provider_names_round_trip(kernel, value):
 
 # -- concurrency: no lost update -----------------------------------------------------------------------
 
-# Eight threads hammering one SQLite file: SQLite's busy handler is not fair, so on a loaded
-# machine one writer can wait past the default 5 s busy timeout ("database is locked", a lock
-# timeout, not a lost update). The counting is what these tests check, with a generous timeout.
-PATIENT = {"db_busy_timeout_ms": 60_000}
-
-
-def test_concurrent_record_search_loses_no_update(make_kernel):
-    kernel = make_kernel(**PATIENT)
+def test_concurrent_record_search_loses_no_update(kernel):
     repo = kernel.repo("providers")
 
     def worker(t: int) -> None:
@@ -361,9 +354,7 @@ def test_concurrent_record_search_loses_no_update(make_kernel):
     assert len(rows(kernel, stats)) == 1
 
 
-def test_concurrent_legacy_updates_lose_no_update(make_kernel):
-    kernel = make_kernel(**PATIENT)
-
+def test_concurrent_legacy_updates_lose_no_update(kernel):
     def worker(t: int) -> None:
         for _ in range(100):
             update_provider_stats("busy", True, score=60, response_time_ms=20)
