@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from sublarr import __version__
+from sublarr.cli_data import register as register_data_commands
 from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.secrets import scrub
 
@@ -397,6 +398,10 @@ def check(obj: Context) -> None:
             click.echo(f"{rev.domain}: database at {rev.current or '(empty)'}, code head {rev.head}", err=True)
         raise SublarrError(f"{len(behind)} domain(s) not at head: run `sublarr db upgrade`")
     click.echo("database is at head")
+
+
+# adopt, copy, backup, restore
+register_data_commands(db)
 
 
 # -- entry point ------------------------------------------------------------------------------------
