@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, insert, inspect, select, update
@@ -306,6 +307,7 @@ def test_delete_old_jobs_removes_only_old_finished_jobs(kernel):
     assert delete_old_jobs(7) == 1 and get_job(week_old) is None
     assert delete_old_jobs(30) == 0
     assert delete_old_jobs(0) == 1 and get_job(fresh) is None  # finished before now
+    assert delete_old_jobs(10**9) == 0  # before the calendar: nothing is that old
 
 
 # -- daily statistics ------------------------------------------------------------------------------
@@ -319,6 +321,25 @@ def test_record_stat_counts_in_todays_utc_row(kernel):
     record_daily_stats(True, source="sonarr")
     assert stored_days(kernel) == [{"date": utc_today(), "translated": 3, "failed": 2, "skipped": 1,
                                     "by_format_json": '{"ass": 1, "srt": 1}', "by_source_json": '{"sonarr": 2}'}]
+
+
+@pytest.fixture
+def local_date_is_not_utc(monkeypatch):
+    """A local time zone whose date differs from the UTC date right now (legacy keyed stats by local date)."""
+    zone = "Etc/GMT+12" if datetime.now(timezone.utc).hour < 12 else "Etc/GMT-14"  # UTC-12 / UTC+14
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_day_is_the_utc_date_not_the_local_one(kernel, local_date_is_not_utc):
+    assert date.today().isoformat() != utc_today()
+    record_stat(True)
+    assert [d["date"] for d in stored_days(kernel)] == [utc_today()]
+    assert get_stats_summary()["today_translated"] == 1
+    assert get_daily_stats(1)[0]["date"] == utc_today()
 
 
 def test_a_new_day_row_gets_explicit_counters_not_the_column_default(kernel):
@@ -396,7 +417,7 @@ def test_daily_stats_cover_the_last_days_newest_first(kernel):
     assert [d["date"] for d in get_daily_stats(2)] == [utc_today(), days_ago(1)]
     assert [d["date"] for d in get_daily_stats(1)] == [utc_today()]
     assert get_daily_stats(0) == []
-    assert len(get_daily_stats(365)) == 4
+    assert len(get_daily_stats(365)) == 4 and len(get_daily_stats(10**9)) == 4
 
 
 def test_stats_summary_has_the_legacy_shape(kernel):

@@ -124,7 +124,7 @@ def test_repository_and_package_function_are_one_implementation(kernel):
     first = kernel.repo("wanted").upsert_wanted_item("movie", "/movies/A.mkv", radarr_movie_id=3)
     assert upsert_wanted_item("movie", "/movies/A.mkv", radarr_movie_id=3) == first
     assert kernel.repo("wanted").get_wanted_item(first) == get_wanted_item(first)
-    assert wanted.mark_search_attempted is not None and mark_search_attempted.__name__ == "update_wanted_search"
+    assert mark_search_attempted.__name__ == "update_wanted_search"  # aliases: one implementation
     assert get_wanted_items_for_cleanup.__name__ == "cleanup_wanted_items"
     assert get_wanted_item_by_path.__name__ == "get_wanted_by_file_path"
 

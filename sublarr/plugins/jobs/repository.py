@@ -79,6 +79,14 @@ def _counters(row: Mapping[str, Any]) -> dict:
             "skipped": row["skipped"] or 0}
 
 
+def _days_ago(days: int) -> str:
+    """The kernel timestamp ``days`` days ago; '' (before every timestamp) beyond the calendar."""
+    try:
+        return iso_in(days=-days)
+    except OverflowError:
+        return ""
+
+
 def _outdated(current_hash: str) -> tuple:
     """Completed jobs translated with a config hash that is set and differs from ``current_hash``."""
     require_str("current_hash", current_hash)
@@ -194,7 +202,7 @@ class JobsRepository(Repository):
         """Delete finished (completed/failed/cancelled) jobs created more than ``days`` days ago.
 
         The repository layer deleted by age alone, queued and running jobs included."""
-        cutoff = iso_in(days=-require_int("days", days, minimum=0))
+        cutoff = _days_ago(require_int("days", days, minimum=0))
         with self.write() as conn:
             return conn.execute(jobs.delete().where(jobs.c.created_at < cutoff,
                                                     jobs.c.status.in_(TERMINAL_STATUSES))).rowcount
@@ -216,8 +224,8 @@ class JobsRepository(Repository):
         today = utc_today()
         row = {"date": today, "translated": 0, "failed": 0, "skipped": 0, "by_format_json": "{}",
                "by_source_json": "{}", counter: 1}
-        keyed = {"fmt": (fmt, "by_format_json"), "source": (source, "by_source_json")}
-        merges = [(key, column) for key, column in keyed.values() if key] if counter == "translated" else []
+        merges = [(key, column) for key, column in ((fmt, "by_format_json"), (source, "by_source_json"))
+                  if key and counter == "translated"]
         with self.write() as conn:
             conn.execute(upsert(conn, daily, row, key=["date"],
                                 update={counter: func.coalesce(daily.c[counter], 0) + 1}))
@@ -240,7 +248,7 @@ class JobsRepository(Repository):
         days = require_int("days", days, minimum=0)
         if days == 0:
             return []
-        first_day = iso_in(days=-(days - 1))[:10]  # the date part of a kernel timestamp
+        first_day = _days_ago(days - 1)[:10]  # the date part of a kernel timestamp
         query = select(daily).where(daily.c.date >= first_day).order_by(daily.c.date.desc())
         with self.read() as conn:
             return [{**_counters(r), "by_format": _counts(r["by_format_json"]), "by_source": _counts(r["by_source_json"])}
