@@ -15,6 +15,11 @@ from sqlalchemy.sql.expression import FunctionElement
 Real = sa.Double().with_variant(sa.REAL(), "sqlite")
 
 
+# Surrogate keys that upserts consume quickly: BIGINT on PostgreSQL, SQLite's (64-bit) INTEGER
+# PRIMARY KEY on SQLite, where AUTOINCREMENT requires exactly that type name.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 class legacy_now(FunctionElement):
     """``DEFAULT (datetime('now'))`` of the legacy DDL: UTC ``YYYY-MM-DD HH:MM:SS`` as text."""
 

@@ -722,13 +722,13 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
     url = empty_database(dialect)
     k = boot(url)
     try:
-        assert k.migrator.current()["wanted"] == k.migrator.heads()["wanted"] == "wanted_0003"
+        assert k.migrator.current()["wanted"] == k.migrator.heads()["wanted"] == "wanted_0004"
         upsert_wanted_item("episode", "/tv/a.mkv")
         k.migrator.downgrade("base", domain="wanted")
         assert k.migrator.current()["wanted"] is None
         assert "wanted_items" not in inspect(k.engine).get_table_names()
         k.migrator.upgrade(domain="wanted")
-        assert k.migrator.current()["wanted"] == "wanted_0003"
+        assert k.migrator.current()["wanted"] == "wanted_0004"
         assert get_wanted_count() == 0
         assert upsert_wanted_item("episode", "/tv/a.mkv") == upsert_wanted_item("episode", "/tv/a.mkv")
     finally:
@@ -801,3 +801,16 @@ def test_legacy_database_with_duplicates_is_adopted(empty_database):
         assert upsert_wanted_item("episode", "/tv/b.mkv") > 3
     finally:
         k.close()
+
+
+def test_ids_do_not_run_out_on_postgresql(kernel):
+    """Upserts use up an id per conflicting row; wanted_0004 made the PostgreSQL ids 64-bit."""
+    from sqlalchemy import text
+
+    if kernel.storage.name != "postgresql":
+        pytest.skip("SQLite's INTEGER PRIMARY KEY is 64-bit already")
+    with kernel.engine.begin() as conn:
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('wanted_items', 'id'), 3000000000)"))
+    item_id = upsert_wanted_item("episode", "/tv/big.mkv")
+    assert item_id > 2**31
+    assert get_wanted_item(item_id)["file_path"] == "/tv/big.mkv"

@@ -31,6 +31,7 @@ class Job(Base):
         Index("idx_jobs_status", "status"),
         Index("idx_jobs_created", "created_at"),
         Index("idx_jobs_status_created", "status", "created_at"),  # jobs_0002
+        Index("idx_jobs_file_path", "file_path"),  # jobs_0003: episode history
     )
 
 

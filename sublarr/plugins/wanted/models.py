@@ -9,13 +9,13 @@ from sqlalchemy import Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sublarr.core.models import Base
-from sublarr.core.schema import int_default, text_default
+from sublarr.core.schema import BigId, int_default, text_default
 
 
 class WantedItem(Base):
     __tablename__ = "wanted_items"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)  # BIGINT on PostgreSQL since wanted_0004
     item_type: Mapped[str] = mapped_column(Text, nullable=False)
     sonarr_series_id: Mapped[int | None] = mapped_column(Integer)
     sonarr_episode_id: Mapped[int | None] = mapped_column(Integer)
