@@ -182,20 +182,26 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def private_pg():
-    """A private PostgreSQL cluster for this test module (restartable; removed afterwards)."""
+def start_private_postgres(password: str) -> PrivatePostgres:
+    """Initialise and start a private cluster (skipped locally, failed in CI, when that is impossible)."""
     bin_dir = _pg_bin()
     if bin_dir is None or not (bin_dir / "initdb").exists():
         server_missing("PostgreSQL binaries (initdb, pg_ctl)", "not found; set SUBLARR_TEST_PG_BIN")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         server_missing("runuser", "needed to run initdb/postgres as the postgres user")
-    server = PrivatePostgres(bin_dir, password=f"pg-Fault-{os.getpid()}-s3cret")
+    server = PrivatePostgres(bin_dir, password=password)
     try:
         server.init().start()
     except Exception as exc:
         server.remove()
         server_missing("private PostgreSQL cluster", str(exc).splitlines()[0])
+    return server
+
+
+@pytest.fixture(scope="module")
+def private_pg():
+    """A private PostgreSQL cluster for this test module (restartable; removed afterwards)."""
+    server = start_private_postgres(f"pg-Fault-{os.getpid()}-s3cret")
     yield server
     server.remove()
 
@@ -258,13 +264,18 @@ class PrivateRedis:
         self.process = None
 
 
-@pytest.fixture
-def redis_factory(tmp_path):
-    """``redis_factory(persistent=False, password=None)``: a private redis-server, killed at teardown."""
+def redis_binary() -> str:
     binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server")
                                               else None)
     if binary is None:
         server_missing("redis-server binary", "not on PATH (fault tests start their own server)")
+    return binary
+
+
+@pytest.fixture
+def redis_factory(tmp_path):
+    """``redis_factory(persistent=False, password=None)``: a private redis-server, killed at teardown."""
+    binary = redis_binary()
     servers: list[PrivateRedis] = []
 
     def start(persistent: bool = False, password: str | None = None) -> PrivateRedis:

@@ -8,12 +8,14 @@ acknowledged write may be lost or half-applied (a batch upsert is one transactio
 
 from __future__ import annotations
 
+import queue
 import random
 import re
 import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -58,23 +60,48 @@ print("booted", flush=True)
 """
 
 
-def spawn(script: str, *args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", script, *args], cwd=cwd, env=subprocess_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+class Child:
+    """A child process whose stdout lines a thread collects, so reading never blocks past a timeout."""
 
+    def __init__(self, script: str, *args: str, cwd: Path):
+        self.process = subprocess.Popen([sys.executable, "-c", script, *args], cwd=cwd, env=subprocess_env(),
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
-def read_until(process: subprocess.Popen, predicate, timeout: float = 120) -> list[str]:
-    """Lines of the child's stdout up to the first one ``predicate`` accepts (fails on EOF or timeout)."""
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            raise AssertionError(f"child ended early ({process.poll()}): {lines[-5:]} {process.stderr.read()[-2000:]}")
-        lines.append(line.strip())
-        if predicate(line.strip()):
-            return lines
-    raise AssertionError(f"no expected line within {timeout} s: {lines[-5:]}")
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line.strip())
+        self.lines.put(None)  # end of output
+
+    def read_until(self, predicate, timeout: float = 120) -> list[str]:
+        """Lines up to the first one ``predicate`` accepts; fails on end of output or after ``timeout``."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no expected line within {timeout} s: {seen[-5:]}") from None
+            if line is None:
+                raise AssertionError(f"child ended early ({self.process.wait()}): {seen[-5:]} "
+                                     f"{self.process.stderr.read()[-2000:]}")
+            seen.append(line)
+            if predicate(line):
+                return seen
+
+    def kill(self) -> list[str]:
+        """SIGKILL; returns the lines printed before the kill that were not read yet."""
+        kill_process(self.process)
+        self.reader.join(timeout=10)
+        rest = []
+        while not self.lines.empty():
+            line = self.lines.get()
+            if line is not None:
+                rest.append(line)
+        self.process.stderr.close()
+        return rest
 
 
 def integrity(url: str) -> str:
@@ -122,15 +149,15 @@ def test_sigkill_during_writes_loses_no_acknowledged_batch(database_url, storage
     acknowledged_rows = 0
     kills = []
     for round_ in range(WRITE_KILLS):
-        process = spawn(WRITER, database_url, str(round_), str(BATCH), cwd=tmp_path)
+        child = Child(WRITER, database_url, str(round_), str(BATCH), cwd=tmp_path)
+        lines: list[str] = []
         try:
-            read_until(process, lambda line: line == "ready")
+            child.read_until(lambda line: line == "ready")
             target = rng.randint(2, 8)
-            lines = read_until(process, lambda line, t=target: line == f"batch {t}" or line == f"search {t}")
+            lines = child.read_until(lambda line, t=target: line == f"batch {t}" or line == f"search {t}")
             time.sleep(rng.uniform(0, 0.05))  # somewhere inside the next write
         finally:
-            kill_process(process)
-        rest = process.stdout.read().split("\n")  # lines printed before the kill that we had not read yet
+            rest = child.kill()  # lines printed before the kill that we had not read yet
         done = [int(m.group(1)) for m in (re.match(r"batch (\d+)", line) for line in [*lines, *rest]) if m]
         acked = max(done)
         kills.append(acked)
@@ -163,7 +190,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_batch(database_url, storage
 # -- killed during migrations ------------------------------------------------------------------------
 
 def nth_migration(k: int):
-    """A predicate for :func:`read_until`: true at the k-th "migrating <domain>" line, or at "booted"."""
+    """A predicate for :meth:`Child.read_until`: true at the k-th "migrating <domain>" line, or at "booted"."""
     seen = 0
 
     def predicate(line: str) -> bool:
@@ -186,13 +213,13 @@ def test_sigkill_during_the_first_migration(storage_name, empty_database, tmp_pa
     outcomes = []
     for k in (1, 3, 5, 8, 11, 14):
         url = empty_database(storage_name)
-        process = spawn(MIGRATOR, url, cwd=tmp_path)
+        child = Child(MIGRATOR, url, cwd=tmp_path)
         try:
-            seen = read_until(process, nth_migration(k))
+            seen = child.read_until(nth_migration(k))
             if seen[-1] != "booted":
                 time.sleep(rng.uniform(0, 0.03))
         finally:
-            kill_process(process)
+            child.kill()
         assert integrity(url) in ("ok", "n/a"), url
         kernel = boot(url, auto_migrate=False)
         try:
@@ -232,16 +259,16 @@ def test_sigkill_during_a_table_rebuild_on_sqlite(tmp_path, empty_database):
     def run(name: str, kill_after: float | None) -> tuple[str, float]:
         db = tmp_path / f"rebuild-{name}.db"
         shutil.copyfile(template, db)
-        process = spawn(MIGRATOR, f"sqlite:///{db}", cwd=tmp_path)
+        child = Child(MIGRATOR, f"sqlite:///{db}", cwd=tmp_path)
         try:
-            read_until(process, lambda line: line.startswith("sublarr.migrate: migrating wanted"))
+            child.read_until(lambda line: line.startswith("sublarr.migrate: migrating wanted"))
             began = time.monotonic()
             if kill_after is None:
-                read_until(process, lambda line: line == "booted")
+                child.read_until(lambda line: line == "booted")
             else:
                 time.sleep(kill_after)
         finally:
-            kill_process(process)
+            child.kill()
         return f"sqlite:///{db}", time.monotonic() - began
 
     _, full = run("uninterrupted", None)

@@ -130,7 +130,7 @@ def test_writes_survive_restarts_with_exact_counts(private_pg):
         assert not tally.unexpected, [f"{type(e).__name__}: {e}" for e in tally.unexpected[:5]]
         for _, exc in tally.errors:
             assert private_pg.password not in str(exc)
-        grace = 1.0  # the first statement after "server back" may still meet a connection killed before
+        grace = 3.0  # a call that began before "server back" may still end on a connection killed by the restart
         late = [exc for at, exc in tally.errors if not any(b <= at <= e + grace for b, e in windows)]
         assert not late, f"errors outside the restart windows: {[str(e).splitlines()[0] for e in late[:5]]}"
         assert tally.slowest < CALL_LIMIT, f"a call took {tally.slowest:.1f} s"
