@@ -81,8 +81,8 @@ def fmt(value: float | None, unit: str) -> str:
 def render(results: list[Measure], machine: dict, args, plot: str | None) -> str:
     lines = ["# Benchmarks", "", f"Written by `python -m bench{' --quick' if args.quick else ''}` on "
              f"{machine['date']}. Each workload runs on our API and on the raw driver doing the same work, "
-             "alternating, several repetitions; the tables show medians. Ratios are ours/raw "
-             "(for ops/s rows, raw/ours, so that below 1 is always better for us... see the unit column).", "",
+             "alternating, several repetitions; the tables show medians. Ratios are ours/raw time "
+             "(for ops/s rows: raw rate / our rate), so below 1 means faster than the raw driver.", "",
              "## Machine", ""]
     lines += [f"- {k}: {v}" for k, v in machine.items() if k != "date"]
     lines += ["", "## Results", "", "| workload | ours | raw | ratio ours/raw | target | peak MB ours / raw | note |",
@@ -97,7 +97,11 @@ def render(results: list[Measure], machine: dict, args, plot: str | None) -> str
                      f"{f'{ratio:.2f}×' if ratio is not None else '–'} | {m.target} | {peaks} | {m.note} |")
     if plot:
         lines += ["", "## Growth with row count", "", f"![W1 and W2 against row count]({os.path.basename(plot)})"]
-    lines += ["", "Ratios for ops/s rows are time ratios too (raw rate / our rate).", ""]
+    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    if os.path.exists(analysis):
+        with open(analysis) as f:
+            lines += ["", f.read().strip()]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -141,6 +145,8 @@ def main() -> int:
     parser.add_argument("--check-only", action="store_true", help="tiny sizes, one repetition, no report")
     parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6", help="comma-separated workload ids")
     parser.add_argument("--out", default=DOC, help="report path (docs/BENCHMARKS.md)")
+    parser.add_argument("--sizes", help="W1/W2 row counts, comma-separated (default 10000,30000,100000)")
+    parser.add_argument("--repeat", type=int, help="repetitions of each measurement (default 5)")
     args = parser.parse_args()
     import logging
 
@@ -153,6 +159,10 @@ def main() -> int:
         sizes, repeat, calls, ops, jobs = [10_000], 3, 1000, 20_000, 2000
     else:
         sizes, repeat, calls, ops, jobs = [10_000, 30_000, 100_000], 5, 5000, 100_000, 10_000
+    if args.sizes:
+        sizes = [int(size) for size in args.sizes.split(",")]
+    if args.repeat:
+        repeat = args.repeat
     pg_url, pg_version = make_pg_database()
     redis_url, redis_ver = redis_version()
     started = time.perf_counter()

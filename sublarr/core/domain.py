@@ -121,25 +121,43 @@ def starts_with(column, prefix: str):
     return func.substr(column, 1, len(prefix)) == prefix
 
 
-def require_str(name: str, value: Any, allow_empty: bool = True) -> str:
+# Longest text (UTF-8 bytes) accepted for a column that is indexed, a primary key or unique.
+# PostgreSQL cannot store a btree index entry above ~2704 bytes (after compression), so a long,
+# hard-to-compress value there fails with a raw "index row size ... exceeds btree" error, while
+# SQLite accepts it. 2000 leaves room for the other columns of composite keys; real file paths,
+# names and keys are far shorter. The same limit applies on both dialects, so they behave alike.
+MAX_INDEXED_BYTES = 2000
+# The same for all the text of a composite key together (the entry also holds a tuple header
+# and the columns' length headers, a few dozen bytes at most).
+MAX_COMPOSITE_KEY_BYTES = 2600
+
+
+def require_str(name: str, value: Any, allow_empty: bool = True, *, max_bytes: int | None = None) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string, got {type(value).__name__}")
     if not allow_empty and not value:
         raise ValueError(f"{name} must not be empty")
     if "\x00" in value:
         raise ValueError(f"{name} must not contain NUL characters")
+    if max_bytes is not None and len(value) * 4 > max_bytes:  # cheap test first: <= 4 bytes a char
+        n = len(value.encode("utf-8", "surrogatepass"))
+        if n > max_bytes:
+            raise ValueError(f"{name} must be at most {max_bytes} bytes in UTF-8, got {n}")
     return value
 
 
-def require_int(name: str, value: Any, minimum: int | None = None, nullable: bool = False) -> int | None:
+def require_int(name: str, value: Any, minimum: int | None = None, nullable: bool = False,
+                bits: int = 32) -> int | None:
+    """An int (not a bool) that fits the column: the legacy INTEGER columns are 32-bit on
+    PostgreSQL, so that is the default range on every dialect (``bits=64`` for BIGINT columns)."""
     if value is None and nullable:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    if not -(2**63) <= value < 2**63:
-        raise ValueError(f"{name} is out of range: {value}")
+    if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise ValueError(f"{name} must fit in {bits} bits, got {value}")
     return value
 
 

@@ -25,8 +25,8 @@ CREATE TABLE upgrade_history (id INTEGER PRIMARY KEY AUTOINCREMENT, file_path TE
     upgraded_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_upgrade_history_path ON upgrade_history(file_path);
 """
-TRICKY = ["it's \"quoted\"", "100% _under_ \\back", "Ünïcödé 字幕 🎬", "x" * 10_000]
-TRICKY_IDS = ["quotes", "like-metacharacters", "unicode", "10kB"]
+TRICKY = ["it's \"quoted\"", "100% _under_ \\back", "Ünïcödé 字幕 🎬", "x" * 2000]  # the longest indexed value (MAX_INDEXED_BYTES)
+TRICKY_IDS = ["quotes", "like-metacharacters", "unicode", "long"]
 
 _seq = itertools.count()
 

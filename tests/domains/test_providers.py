@@ -43,7 +43,7 @@ HEALTH_KEYS = ["provider_name", "total_searches", "successful_downloads", "faile
                "avg_response_time_ms", "updated_at"]
 DOWNLOAD_KEYS = ["id", "provider_name", "subtitle_id", "language", "format", "file_path", "score",
                  "downloaded_at", "subtitle_type"]
-TRICKY = ["it's \"quoted\"", "100%_done\\", "日本語 – ünïcödé 🎬", "x" * 10_240]
+TRICKY = ["it's \"quoted\"", "100%_done\\", "日本語 – ünïcödé 🎬", "x" * 1200]  # indexed (composite) keys: <= 2600 bytes together
 
 
 def rows(kernel, table) -> list[dict]:

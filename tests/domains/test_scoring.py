@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS provider_score_modifiers (
 );
 """
 
-STRINGS = ["it's \"quoted\"", "100% _match_ \\ esc", "Ünïcödé 字幕 🎬", "k" * 10_240]
+STRINGS = ["it's \"quoted\"", "100% _match_ \\ esc", "Ünïcödé 字幕 🎬", "k" * 1200]  # indexed (composite) keys: <= 2600 bytes together
 
 
 def weight_rows(kernel) -> list[dict]:

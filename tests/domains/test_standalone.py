@@ -25,7 +25,7 @@ SERIES_KEYS = ["id", "title", "year", "folder_path", "tmdb_id", "tvdb_id", "anil
 MOVIE_KEYS = ["id", "title", "year", "file_path", "tmdb_id", "imdb_id", "poster_url", "metadata_source",
               "created_at", "updated_at"]
 METADATA_KEYS = ["cache_key", "provider", "response_json", "cached_at", "expires_at"]
-TRICKY = ["it's \"quoted\"", "/media/100%_done\\", "/média/Ünïcødé ✓ 字幕", "/m/" + "x" * 10_240]
+TRICKY = ["it's \"quoted\"", "/media/100%_done\\", "/média/Ünïcødé ✓ 字幕", "/m/" + "x" * 1997]  # the longest indexed value (MAX_INDEXED_BYTES)
 OLD = "2000-01-01T00:00:00.000000"
 
 # The legacy DDL of these tables (legacy-reference-a.md §2.2), to compare the baseline against.

@@ -21,8 +21,8 @@ from sublarr.plugins.translation.models import (
 )
 from tests.conftest import boot
 
-TRICKY = ["it's \"quoted\"", "100% _under_ \\back", "Ünïcödé 字幕 🎬", "x" * 10_000]
-TRICKY_IDS = ["quotes", "like-metacharacters", "unicode", "10kB"]
+TRICKY = ["it's \"quoted\"", "100% _under_ \\back", "Ünïcödé 字幕 🎬", "x" * 2000]  # the longest indexed value (MAX_INDEXED_BYTES)
+TRICKY_IDS = ["quotes", "like-metacharacters", "unicode", "long"]
 HISTORY_KEYS = ["id", "config_hash", "ollama_model", "prompt_template", "target_language", "first_used_at",
                 "last_used_at"]
 GLOSSARY_KEYS = ["id", "series_id", "source_term", "target_term", "notes", "created_at", "updated_at"]

@@ -204,8 +204,6 @@ def test_read_only_open(tmp_path, monkeypatch):
     assert integrity(db) == "ok"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: SqliteStorage.path treats a 'file:' URI filename as a relative "
-                                       "path and creates a stray 'file:' directory tree in the working directory")
 def test_read_only_open_creates_no_stray_directory(tmp_path, monkeypatch):
     db = tmp_path / "ro.db"
     boot(f"sqlite:///{db}").close()

@@ -3,7 +3,14 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 
 from sublarr.core.dialects import insert_ignore
-from sublarr.core.domain import Repository, paginate, require_int, require_str
+from sublarr.core.domain import (
+    MAX_COMPOSITE_KEY_BYTES,
+    MAX_INDEXED_BYTES,
+    Repository,
+    paginate,
+    require_int,
+    require_str,
+)
 from sublarr.core.timeutil import now_iso
 
 from .models import BlacklistEntry
@@ -31,14 +38,15 @@ class BlacklistRepository(Repository):
         never an IntegrityError. The existing row keeps its fields and ``added_at``.
         """
         row = {
-            "provider_name": require_str("provider_name", provider_name, allow_empty=False),
-            "subtitle_id": require_str("subtitle_id", subtitle_id, allow_empty=False),
+            "provider_name": require_str("provider_name", provider_name, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
+            "subtitle_id": require_str("subtitle_id", subtitle_id, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
             "language": require_str("language", language),
             "file_path": require_str("file_path", file_path),
             "title": require_str("title", title),
             "reason": require_str("reason", reason),
             "added_at": now_iso(),
         }
+        require_str("provider_name + subtitle_id", provider_name + subtitle_id, max_bytes=MAX_COMPOSITE_KEY_BYTES)
         with self.write() as conn:
             conn.execute(insert_ignore(conn, entries, key=_KEY).values(**row))
             return conn.execute(select(entries.c.id).where(_matches(provider_name, subtitle_id))).scalar_one()

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from sublarr.core.dialects import upsert
-from sublarr.core.domain import Repository, require_int, require_str, starts_with
+from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, require_int, require_str, starts_with
 from sublarr.core.timeutil import iso_in, now_iso, parse, utcnow
 from sublarr.plugins.jobs.models import Job
 from sublarr.plugins.providers.models import SubtitleDownload
@@ -52,7 +52,7 @@ class CacheRepository(Repository):
 
     def set_ffprobe_cache(self, file_path: str, mtime: float, probe_data: Any) -> None:
         """Store (or replace) a file's probe data as JSON."""
-        require_str("file_path", file_path, allow_empty=False)
+        require_str("file_path", file_path, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
         mtime = _mtime(mtime)
         try:
             probe_json = json.dumps(probe_data)

@@ -37,7 +37,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from sublarr.core.domain import Repository, check_fields, check_limit, require_int, require_str
+from sublarr.core.domain import (
+    MAX_INDEXED_BYTES,
+    Repository,
+    check_fields,
+    check_limit,
+    require_int,
+    require_str,
+)
 from sublarr.core.secrets import MASK, mask_url
 from sublarr.core.timeutil import iso_in, now_iso
 
@@ -84,16 +91,17 @@ def _number(name: str, value: Any) -> float:
 
 
 _non_negative = functools.partial(require_int, minimum=0)
+_indexed_str = functools.partial(require_str, max_bytes=MAX_INDEXED_BYTES)  # event_name is indexed
 
 # The editable fields of each table and how their values are checked (the legacy routes'
 # whitelists); creation goes through the same checks.
 _Check = Callable[[str, Any], Any]
 _HOOK_FIELDS: dict[str, _Check] = {
-    "name": require_str, "event_name": require_str, "script_path": require_str,
+    "name": require_str, "event_name": _indexed_str, "script_path": require_str,
     "timeout_seconds": _non_negative, "enabled": _flag,
 }
 _WEBHOOK_FIELDS: dict[str, _Check] = {
-    "name": require_str, "event_name": require_str, "url": _http_url, "secret": require_str,
+    "name": require_str, "event_name": _indexed_str, "url": _http_url, "secret": require_str,
     "retry_count": _non_negative, "timeout_seconds": _non_negative, "enabled": _flag,
 }
 _LOG_FIELDS: dict[str, _Check] = {

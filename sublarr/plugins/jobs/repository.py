@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sublarr.core.dialects import insert_ignore, upsert
-from sublarr.core.domain import Repository, check_limit, paginate, require_int, require_str
+from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_limit, paginate, require_int, require_str
 from sublarr.core.timeutil import iso_in, now_iso, utc_today
 
 from .models import DailyStats, Job
@@ -111,7 +111,7 @@ class JobsRepository(Repository):
 
     def create_job(self, file_path: str, force: bool = False, arr_context: dict | None = None) -> dict:
         """Insert a queued job with an 8-hex-digit id; returns the legacy literal dict."""
-        require_str("file_path", file_path, allow_empty=False)
+        require_str("file_path", file_path, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
         _flag("force", force)
         if arr_context is not None and not isinstance(arr_context, Mapping):
             raise ValueError(f"arr_context must be a dict or None, got {type(arr_context).__name__}")

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.engine import Connection
 
-from sublarr.core.domain import Repository, check_limit, paginate, require_int, require_str
+from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_limit, paginate, require_int, require_str
 from sublarr.core.timeutil import iso_in, now_iso
 from sublarr.plugins.providers.models import SubtitleDownload
 
@@ -87,7 +87,7 @@ class LibraryRepository(Repository):
                        upgrade_reason: str | None = "") -> None:
         """Append an upgrade (the nullable columns accept None, as the legacy INSERT did)."""
         row = {
-            "file_path": require_str("file_path", file_path),
+            "file_path": require_str("file_path", file_path, max_bytes=MAX_INDEXED_BYTES),
             "old_format": _optional_str("old_format", old_format),
             "old_score": _optional_score("old_score", old_score),
             "new_format": _optional_str("new_format", new_format),

@@ -4,6 +4,7 @@ from sqlalchemy import delete, select
 
 from sublarr.core.domain import Repository, require_str, starts_with
 from sublarr.plugins.config.models import ConfigEntry
+from sublarr.plugins.config.repository import MAX_KEY_LENGTH
 
 entries = ConfigEntry.__table__
 
@@ -40,6 +41,9 @@ class PluginConfigRepository(Repository):
     def set_plugin_config(self, provider_name: str, key: str, value: str) -> None:
         """Insert or replace one setting (through the config domain's upsert)."""
         full_key = _prefix(provider_name) + require_str("key", key, allow_empty=False)
+        if len(full_key) > MAX_KEY_LENGTH:  # the config key is a primary key: capped on every dialect
+            raise ValueError(f"provider_name and key must be at most {MAX_KEY_LENGTH} characters together "
+                             f"(as 'plugin.<provider_name>.<key>'), got {len(full_key)}")
         self.repo("config").save_config_entry(full_key, value)
 
     def get_all_plugin_configs(self) -> dict[str, dict[str, str]]:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from sublarr.core.dialects import upsert
-from sublarr.core.domain import Repository, check_fields, require_int, require_str
+from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_fields, require_int, require_str
 from sublarr.core.timeutil import now_iso
 from sublarr.plugins.wanted.models import WantedItem
 
@@ -79,7 +79,8 @@ def _check_field(field: str, value: Any) -> Any:
         return _check_forced_preference(value)
     if field in _LIST_FIELDS:
         return json.dumps(_check_str_list(field, value))
-    return require_str(field, value, allow_empty=field != "name")
+    return require_str(field, value, allow_empty=field != "name",
+                       max_bytes=MAX_INDEXED_BYTES if field == "name" else None)
 
 
 class ProfilesRepository(Repository):
@@ -104,7 +105,7 @@ class ProfilesRepository(Repository):
         """Insert a non-default profile; returns its id. ``fallback_chain`` defaults to
         ``[translation_backend]``. A duplicate name raises ValueError (legacy: IntegrityError)."""
         values = {
-            "name": require_str("name", name, allow_empty=False),
+            "name": require_str("name", name, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
             "source_language": require_str("source_lang", source_lang),
             "source_language_name": require_str("source_name", source_name),
             "target_languages_json": json.dumps(_check_str_list("target_langs", target_langs)),

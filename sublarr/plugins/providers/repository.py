@@ -9,7 +9,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Executable
 
 from sublarr.core.dialects import upsert
-from sublarr.core.domain import Repository, require_int, require_str
+from sublarr.core.domain import (
+    MAX_COMPOSITE_KEY_BYTES,
+    MAX_INDEXED_BYTES,
+    Repository,
+    require_int,
+    require_str,
+)
 from sublarr.core.timeutil import iso_in, now_iso
 
 from .models import ProviderCache, ProviderStats, SubtitleDownload
@@ -45,7 +51,7 @@ def _time_after(name: str, value: Any, unit: str) -> str:
 
 
 def _require_name(provider_name: Any) -> str:
-    return require_str("provider_name", provider_name, allow_empty=False)
+    return require_str("provider_name", provider_name, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
 
 
 def _optional_name(provider_name: Any) -> str | None:
@@ -85,11 +91,12 @@ def _search_upsert(conn: Connection, success: bool, timed: bool) -> Executable:
         again.update(failed_downloads=_count(c.failed_downloads) + 1, last_failure_at=now,
                      consecutive_failures=_count(c.consecutive_failures) + 1)
     if timed:
-        # legacy running average over every search: (avg * n + rt) / (n + 1), n = searches before
-        # (the SET expressions see the row before the update)
+        # legacy running average over every search, (avg * n + rt) / (n + 1) with n = searches before
+        # (the SET expressions see the row before the update), written as avg + (rt - avg) / (n + 1):
+        # the same value, but avg * n cannot overflow a double for huge response times
         searches = _count(c.total_searches)
-        again.update(last_response_time_ms=rt,
-                     avg_response_time_ms=(_count(c.avg_response_time_ms) * searches + rt) / (searches + 1))
+        avg = _count(c.avg_response_time_ms)
+        again.update(last_response_time_ms=rt, avg_response_time_ms=avg + (rt - avg) / (searches + 1))
     return upsert(conn, stats, first, key=["provider_name"], update=again)
 
 
@@ -105,7 +112,8 @@ def _download_upsert(conn: Connection, scored: bool) -> Executable:
                              "last_success_at": now, "consecutive_failures": 0, "updated_at": now}
     if scored:
         done = _count(c.successful_downloads)
-        again["avg_score"] = (_count(c.avg_score) * done + score) / (done + 1)
+        avg = _count(c.avg_score)
+        again["avg_score"] = avg + (score - avg) / (done + 1)  # = (avg * n + score) / (n + 1), overflow-free
     return upsert(conn, stats, first, key=["provider_name"], update=again)
 
 
@@ -137,11 +145,12 @@ class ProvidersRepository(Repository):
         as in the legacy layer: it must be part of ``query_hash``."""
         values = {
             "provider_name": _require_name(provider_name),
-            "query_hash": require_str("query_hash", query_hash),
+            "query_hash": require_str("query_hash", query_hash, max_bytes=MAX_INDEXED_BYTES),
             "results_json": require_str("results_json", results_json),
             "cached_at": now_iso(),
             "expires_at": _time_after("ttl_hours", ttl_hours, "hours"),
         }
+        require_str("provider_name + query_hash", provider_name + query_hash, max_bytes=MAX_COMPOSITE_KEY_BYTES)
         with self.write() as conn:
             conn.execute(upsert(conn, cache, values, key=["provider_name", "query_hash"]))
 
@@ -195,7 +204,7 @@ class ProvidersRepository(Repository):
             "subtitle_id": require_str("subtitle_id", subtitle_id),
             "language": require_str("language", language),
             "format": require_str("fmt", fmt),
-            "file_path": require_str("file_path", file_path),
+            "file_path": require_str("file_path", file_path, max_bytes=MAX_INDEXED_BYTES),
             "score": require_int("score", score),
             "downloaded_at": now_iso(),
         }

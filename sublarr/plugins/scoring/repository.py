@@ -6,7 +6,13 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from sublarr.core.dialects import upsert
-from sublarr.core.domain import Repository, require_int, require_str
+from sublarr.core.domain import (
+    MAX_COMPOSITE_KEY_BYTES,
+    MAX_INDEXED_BYTES,
+    Repository,
+    require_int,
+    require_str,
+)
 from sublarr.core.timeutil import now_iso
 
 from .models import ProviderScoreModifier, ScoringWeights
@@ -56,17 +62,20 @@ class ScoringRepository(Repository):
         connection); an existing override is updated in place and keeps its row id (legacy
         INSERT OR REPLACE gave it a new one).
         """
-        require_str("score_type", score_type, allow_empty=False)
+        require_str("score_type", score_type, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
         if not isinstance(weights_dict, Mapping):
             raise ValueError(f"weights_dict must be a mapping, got {type(weights_dict).__name__}")
         now = now_iso()
         rows = [
-            {"score_type": score_type, "weight_key": require_str("weight key", key, allow_empty=False),
+            {"score_type": score_type,
+             "weight_key": require_str("weight key", key, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
              "weight_value": _as_int(f"weight {key!r}", value), "updated_at": now}
             for key, value in weights_dict.items()
         ]
         if not rows:
             return
+        for row in rows:  # (score_type, weight_key) is a unique key
+            require_str("score_type + weight key", score_type + row["weight_key"], max_bytes=MAX_COMPOSITE_KEY_BYTES)
         with self.write() as conn:
             conn.execute(upsert(conn, weights, None, key=["score_type", "weight_key"],
                                 update=["weight_value", "updated_at"]), rows)
@@ -118,7 +127,8 @@ class ScoringRepository(Repository):
 
     def set_provider_modifier(self, provider_name: str, modifier: int) -> None:
         """Insert or update a provider's modifier (``int(modifier)``, as legacy)."""
-        row = {"provider_name": require_str("provider_name", provider_name, allow_empty=False),
+        row = {"provider_name": require_str("provider_name", provider_name, allow_empty=False,
+                                            max_bytes=MAX_INDEXED_BYTES),
                "modifier": _as_int("modifier", modifier), "updated_at": now_iso()}
         with self.write() as conn:
             conn.execute(upsert(conn, modifiers, row, key=["provider_name"]))

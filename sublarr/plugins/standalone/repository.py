@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from sublarr.core.dialects import insert_ignore, upsert
-from sublarr.core.domain import Repository, check_fields, require_int, require_str
+from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_fields, require_int, require_str
 from sublarr.core.timeutil import iso_in, now_iso
 
 from .models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
@@ -62,7 +62,7 @@ def _folder_values(fields: Mapping[str, Any]) -> dict[str, Any]:
     check_fields(_FOLDER_FIELDS, fields, "watched folder")
     values = dict(fields)
     if "path" in values:
-        require_str("path", values["path"], allow_empty=False)
+        require_str("path", values["path"], allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
     for name in ("label", "media_type"):
         if name in values:
             require_str(name, values[name])
@@ -187,7 +187,7 @@ class StandaloneRepository(Repository):
         values = {
             "title": require_str("title", title),
             "year": require_int("year", year, nullable=True),
-            "folder_path": require_str("folder_path", folder_path, allow_empty=False),
+            "folder_path": require_str("folder_path", folder_path, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
             "tmdb_id": require_int("tmdb_id", tmdb_id, nullable=True),
             "tvdb_id": require_int("tvdb_id", tvdb_id, nullable=True),
             "anilist_id": require_int("anilist_id", anilist_id, nullable=True),
@@ -228,7 +228,7 @@ class StandaloneRepository(Repository):
         values = {
             "title": require_str("title", title),
             "year": require_int("year", year, nullable=True),
-            "file_path": require_str("file_path", file_path, allow_empty=False),
+            "file_path": require_str("file_path", file_path, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
             "tmdb_id": require_int("tmdb_id", tmdb_id, nullable=True),
             "imdb_id": require_str("imdb_id", imdb_id),
             "poster_url": require_str("poster_url", poster_url),
@@ -263,7 +263,7 @@ class StandaloneRepository(Repository):
     def cache_metadata(self, cache_key: str, provider: str, response_json: str, ttl_days: int | None = None) -> None:
         """Insert or replace an entry expiring in ``ttl_days`` (default: the
         ``metadata_cache_ttl_days`` setting, 30). Repository name ``save_metadata_cache``."""
-        require_str("cache_key", cache_key, allow_empty=False)
+        require_str("cache_key", cache_key, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
         require_str("provider", provider)
         require_str("response_json", response_json)
         if ttl_days is None:

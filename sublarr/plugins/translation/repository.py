@@ -10,7 +10,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from sublarr.core.dialects import upsert
-from sublarr.core.domain import LIKE_ESCAPE, Repository, escape_like, require_int, require_str
+from sublarr.core.domain import (
+    LIKE_ESCAPE,
+    MAX_INDEXED_BYTES,
+    Repository,
+    escape_like,
+    require_int,
+    require_str,
+)
 from sublarr.core.timeutil import now_iso
 
 from .models import GlossaryEntry, PromptPreset, TranslationBackendStats, TranslationConfigHistory
@@ -36,8 +43,8 @@ def _int(name: str, value: Any, minimum: int | None = None) -> int:
     return value
 
 
-def _stripped(name: str, value: Any) -> str:
-    return require_str(name, value).strip()
+def _stripped(name: str, value: Any, max_bytes: int | None = None) -> str:
+    return require_str(name, require_str(name, value).strip(), max_bytes=max_bytes)
 
 
 def _flag(name: str, value: Any) -> int:
@@ -89,7 +96,7 @@ class TranslationRepository(Repository):
         prompt and language of the first use are kept). Race-free: one upsert."""
         now = now_iso()
         row = {
-            "config_hash": require_str("config_hash", config_hash, allow_empty=False),
+            "config_hash": require_str("config_hash", config_hash, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
             "ollama_model": _optional_str("ollama_model", ollama_model),
             "prompt_template": _optional_str("prompt_template", prompt_template),
             "target_language": _optional_str("target_language", target_language),
@@ -112,7 +119,7 @@ class TranslationRepository(Repository):
         now = now_iso()
         row = {
             "series_id": _int("series_id", series_id),
-            "source_term": _stripped("source_term", source_term),
+            "source_term": _stripped("source_term", source_term, MAX_INDEXED_BYTES),
             "target_term": _stripped("target_term", target_term),
             "notes": _stripped("notes", notes),
             "created_at": now,
@@ -150,7 +157,8 @@ class TranslationRepository(Repository):
         """Set the given (stripped) fields; False when none is given or the entry does not exist."""
         require_int("entry_id", entry_id)
         given = {"source_term": source_term, "target_term": target_term, "notes": notes}
-        values = {name: _stripped(name, value) for name, value in given.items() if value is not None}
+        values = {name: _stripped(name, value, MAX_INDEXED_BYTES if name == "source_term" else None)
+                  for name, value in given.items() if value is not None}
         if not values:
             return False
         values["updated_at"] = now_iso()
@@ -192,7 +200,7 @@ class TranslationRepository(Repository):
         """
         now = now_iso()
         row = {
-            "name": _stripped("name", name),
+            "name": _stripped("name", name, MAX_INDEXED_BYTES),
             "prompt_template": _stripped("prompt_template", prompt_template),
             "is_default": _flag("is_default", is_default),
             "created_at": now,
@@ -235,7 +243,7 @@ class TranslationRepository(Repository):
         require_int("preset_id", preset_id)
         values: dict[str, Any] = {}
         if name is not None:
-            values["name"] = _stripped("name", name)
+            values["name"] = _stripped("name", name, MAX_INDEXED_BYTES)
         if prompt_template is not None:
             values["prompt_template"] = _stripped("prompt_template", prompt_template)
         if is_default is not None:
@@ -286,14 +294,15 @@ class TranslationRepository(Repository):
         rt = _duration("response_time_ms", response_time_ms)
         now = now_iso()
         successes = func.coalesce(backends.c.successful_translations, 0)
+        avg = func.coalesce(backends.c.avg_response_time_ms, 0.0)
         self._record(
             backend_name,
             counters={"total_requests": 1, "successful_translations": 1,
                       "total_characters": _int("characters_used", characters_used, minimum=0)},
             values={"avg_response_time_ms": rt, "last_response_time_ms": rt, "last_success_at": now,
                     "consecutive_failures": 0, "updated_at": now},
-            on_conflict={"avg_response_time_ms":
-                         (func.coalesce(backends.c.avg_response_time_ms, 0.0) * successes + rt) / (successes + 1)},
+            # avg + (rt - avg) / (n + 1) == (avg * n + rt) / (n + 1), without the overflow of avg * n
+            on_conflict={"avg_response_time_ms": avg + (rt - avg) / (successes + 1)},
         )
 
     def record_backend_failure(self, backend_name: str, error_msg: str) -> None:
@@ -330,7 +339,7 @@ class TranslationRepository(Repository):
         """One upsert: a new backend starts at ``counters``; an existing one adds them in SQL
         (``col = col + n``), so concurrent writers lose no update. ``on_conflict`` overrides the
         value set on an existing row."""
-        require_str("backend_name", backend_name, allow_empty=False)
+        require_str("backend_name", backend_name, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
         changes = {name: func.coalesce(backends.c[name], 0) + n for name, n in counters.items()}
         changes.update(values)
         changes.update(on_conflict or {})

@@ -11,7 +11,15 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.engine import Connection, Dialect
 
 from sublarr.core.dialects import insert_for
-from sublarr.core.domain import Repository, check_fields, paginate, require_int, require_str
+from sublarr.core.domain import (
+    MAX_COMPOSITE_KEY_BYTES,
+    MAX_INDEXED_BYTES,
+    Repository,
+    check_fields,
+    paginate,
+    require_int,
+    require_str,
+)
 from sublarr.core.timeutil import now_iso
 
 from .models import WantedItem
@@ -394,6 +402,11 @@ def _item_row(item: Mapping[str, Any], now: str) -> tuple:
         raise ValueError("text fields must not contain NUL characters")
     if not file_path or not kind:
         raise ValueError("file_path and subtitle_type must not be empty")
+    if len(file_path) + len(language) + len(kind) > MAX_INDEXED_BYTES // 4:  # indexed: cap the UTF-8 size
+        for name, value in (("file_path", file_path), ("target_language", language), ("subtitle_type", kind)):
+            require_str(name, value, max_bytes=MAX_INDEXED_BYTES)
+        require_str("file_path + target_language + subtitle_type", file_path + language + kind,
+                    max_bytes=MAX_COMPOSITE_KEY_BYTES)
     for name, value in zip(_ID_FIELDS, (series_id, episode_id, movie_id, standalone_series_id, standalone_movie_id)):
         if value is not None:
             _int32(name, value)

@@ -7,7 +7,14 @@ import sqlalchemy as sa
 from sqlalchemy import delete, func, select, update
 
 from sublarr.core.dialects import insert_ignore
-from sublarr.core.domain import Repository, check_fields, check_limit, require_int, require_str
+from sublarr.core.domain import (
+    MAX_INDEXED_BYTES,
+    Repository,
+    check_fields,
+    check_limit,
+    require_int,
+    require_str,
+)
 from sublarr.core.timeutil import now_iso
 
 from .models import WhisperJob
@@ -18,6 +25,7 @@ jobs = WhisperJob.__table__
 UPDATABLE = tuple(c.name for c in jobs.columns if c.name != "id")
 # INTEGER is 8 bytes on SQLite but 4 on PostgreSQL: one range, so both dialects accept the same values.
 _INT32 = range(-(2**31), 2**31)
+_INDEXED = {column.name for index in jobs.indexes for column in index.columns}  # text capped in bytes
 
 
 def _check_value(column: sa.Column, value: Any) -> Any:
@@ -27,7 +35,8 @@ def _check_value(column: sa.Column, value: Any) -> Any:
             raise ValueError(f"{column.name} must not be None")
         return None
     if isinstance(column.type, sa.String):
-        return require_str(column.name, value)
+        return require_str(column.name, value,
+                           max_bytes=MAX_INDEXED_BYTES if column.name in _INDEXED else None)
     if isinstance(column.type, sa.Integer):
         if require_int(column.name, value) not in _INT32:
             raise ValueError(f"{column.name} is out of range: {value}")
@@ -51,7 +60,7 @@ class WhisperRepository(Repository):
 
     def create_whisper_job(self, job_id: str, file_path: str, language: str = "") -> dict[str, Any]:
         """Insert a queued job; returns ``{id, file_path, language, status, progress, created_at}``."""
-        require_str("job_id", job_id, allow_empty=False)
+        require_str("job_id", job_id, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
         require_str("file_path", file_path)
         require_str("language", language)
         job = {"id": job_id, "file_path": file_path, "language": language,
