@@ -444,7 +444,7 @@ def _missing_languages(languages: Any) -> str:
 
 
 def _int_id(value: Any) -> int:
-    return require_int("item_id", value)
+    return require_int("item_id", value, bits=64)  # BIGINT on PostgreSQL since wanted_0004
 
 
 def _as_list(name: str, values: Any) -> list:
