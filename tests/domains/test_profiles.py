@@ -33,6 +33,8 @@ from sublarr.plugins.profiles import (
 from sublarr.plugins.profiles.models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
 from sublarr.plugins.profiles.repository import ProfilesRepository
 from tests.conftest import boot
+from tests.domains.schema import at_revision as at_domain_revision
+from tests.domains.schema import describe, run_ddl
 
 lp = LanguageProfile.__table__
 slp = SeriesLanguageProfile.__table__
@@ -478,40 +480,12 @@ ALTER TABLE language_profiles ADD COLUMN forced_preference TEXT DEFAULT 'disable
 TABLES = ("language_profiles", "series_language_profiles", "movie_language_profiles")
 
 
-def describe(url: str, table: str) -> dict:
-    """Columns (order, type, nullability, default), keys and named indexes of a table."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
-    try:
-        insp = inspect(engine)
-        pk = insp.get_pk_constraint(table)["constrained_columns"]
-        return {
-            # a legacy SQLite PK column reports nullable; ours is NOT NULL: compare as "not nullable"
-            "columns": [(c["name"], str(c["type"]), c["nullable"] and c["name"] not in pk, c["default"])
-                        for c in insp.get_columns(table)],
-            "pk": pk,
-            "unique": sorted(u["column_names"] for u in insp.get_unique_constraints(table)),
-            "fks": [(fk["constrained_columns"], fk["referred_table"], fk["referred_columns"],
-                     (fk.get("options") or {}).get("ondelete")) for fk in insp.get_foreign_keys(table)],
-            "indexes": sorted((i["name"], i["column_names"], bool(i["unique"])) for i in insp.get_indexes(table)
-                              if not i["name"].startswith("sqlite_autoindex")),
-        }
-    finally:
-        engine.dispose()
-
-
 def legacy_sqlite(url: str, extra: str = "") -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in (LEGACY_DDL + ";" + extra).split(";"):
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    engine.dispose()
+    run_ddl(url, LEGACY_DDL + ";" + extra)
 
 
 def at_revision(url: str, revision: str):
-    k = boot(url, auto_migrate=False)
-    k.migrator.upgrade(domain="profiles", revision=revision)
-    return k
+    return at_domain_revision(url, "profiles", revision)
 
 
 def test_sqlite_baseline_reproduces_the_legacy_tables(empty_database):

@@ -31,6 +31,8 @@ from sublarr.plugins.providers import (
 from sublarr.plugins.providers.models import ProviderCache, ProviderStats, SubtitleDownload
 from sublarr.plugins.providers.repository import ProvidersRepository
 from tests.conftest import boot
+from tests.domains.schema import at_revision as at_domain_revision
+from tests.domains.schema import describe, run_ddl
 
 cache = ProviderCache.__table__
 downloads = SubtitleDownload.__table__
@@ -526,37 +528,12 @@ ALTER TABLE subtitle_downloads ADD COLUMN subtitle_type TEXT DEFAULT 'full'
 TABLES = ("provider_cache", "subtitle_downloads", "provider_stats")
 
 
-def describe(url: str, table: str) -> dict:
-    """Columns (order, type, nullability, default), primary key and named indexes of a table."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
-    try:
-        insp = inspect(engine)
-        pk = insp.get_pk_constraint(table)["constrained_columns"]
-        return {
-            # a legacy SQLite TEXT PK reports nullable; ours is NOT NULL: compare as "not nullable"
-            "columns": [(c["name"], str(c["type"]), c["nullable"] and c["name"] not in pk, c["default"])
-                        for c in insp.get_columns(table)],
-            "pk": pk,
-            "indexes": sorted((i["name"], i["column_names"], bool(i["unique"])) for i in insp.get_indexes(table)
-                              if not i["name"].startswith("sqlite_autoindex")),
-        }
-    finally:
-        engine.dispose()
-
-
 def legacy_sqlite(url: str, extra: str = "") -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in (LEGACY_DDL + ";" + extra).split(";"):
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    engine.dispose()
+    run_ddl(url, LEGACY_DDL + ";" + extra)
 
 
 def at_revision(url: str, revision: str):
-    k = boot(url, auto_migrate=False)
-    k.migrator.upgrade(domain="providers", revision=revision)
-    return k
+    return at_domain_revision(url, "providers", revision)
 
 
 def test_sqlite_baseline_reproduces_the_legacy_tables(empty_database):
