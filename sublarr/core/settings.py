@@ -22,6 +22,10 @@ log = logging.getLogger("sublarr.settings")
 
 ENV_PREFIX = "SUBLARR"
 _UNSET = object()
+# SUBLARR_* variables that are read by the process, not settings: never reported as unknown.
+PROCESS_ENV = frozenset({"settings_files", "trace_plugins"})
+# SUBLARR_TEST_* and SUBLARR_BENCH_* belong to the test suite and the benchmark harness.
+TOOLING_ENV_PREFIXES = ("test_", "bench_")
 
 
 @dataclass(frozen=True)
@@ -320,9 +324,11 @@ class SettingsLoader:
                 raw = os.environ.get(f"{ENV_PREFIX}_{name.upper()}", raw)
             values[name] = spec.convert(raw)
             sources[name] = source
-        unknown = sorted(self.keys() - set(specs) - {"settings_files"}) if warn_unknown else []
-        for name in unknown:
-            log.warning("ignoring unknown setting %r (from %s)", name, self.raw(name)[1])
+        for name in sorted(self.keys() - set(specs) - PROCESS_ENV) if warn_unknown else []:
+            source = self.raw(name)[1]
+            if source == "env" and name.startswith(TOOLING_ENV_PREFIXES):
+                continue
+            log.warning("ignoring unknown setting %r (from %s)", name, source)
         settings = Settings(values, sources, specs)
         registry.add(self.secret_values(settings))
         return settings

@@ -124,6 +124,21 @@ def test_unknown_keys_warn_but_boot(tmp_path, caplog):
     assert "db_pool_szie" in caplog.text
 
 
+def test_process_and_tooling_variables_are_not_unknown_settings(tmp_path, monkeypatch, caplog):
+    # read by the process (SUBLARR_SETTINGS_FILES, SUBLARR_TRACE_PLUGINS) or by the test suite and the
+    # benchmark harness (SUBLARR_TEST_*, SUBLARR_BENCH_*): a typo next to them is still reported
+    f = write(tmp_path / "settings.toml", "test_mode = 1\n")
+    monkeypatch.setenv("SUBLARR_SETTINGS_FILES", str(f))
+    monkeypatch.setenv("SUBLARR_TRACE_PLUGINS", "1")
+    monkeypatch.setenv("SUBLARR_TEST_PG_URL", "postgresql://u:pw@h/db")
+    monkeypatch.setenv("SUBLARR_BENCH_REDIS_URL", "redis://h/0")
+    monkeypatch.setenv("SUBLARR_DB_POOL_SZIE", "3")
+    load_settings()
+    warned = sorted(r.getMessage() for r in caplog.records if r.name == "sublarr.settings")
+    assert warned == ["ignoring unknown setting 'db_pool_szie' (from env)",
+                      "ignoring unknown setting 'test_mode' (from settings.toml)"]
+
+
 def test_settings_are_read_only():
     s = load_settings(settings_files=[])
     with pytest.raises(AttributeError):

@@ -227,8 +227,13 @@ def test_run_and_worker_processes_show_no_secret(servers, receivers, tmp_path):
     run = subprocess.Popen([sys.executable, "-m", "sublarr.cli", "run"], cwd=tmp_path, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        line = run.stderr.readline()
-        assert "running" in line, line + run.stderr.read()[-2000:]
+        line = ""
+        for _ in range(50):  # log lines may come first; stop at the "running" line or at exit
+            read = run.stderr.readline()
+            line += read
+            if not read or "running" in read:
+                break
+        assert "running" in line, line[-2000:]
         time.sleep(3)  # a few maintenance rounds at DEBUG
         run.send_signal(signal.SIGTERM)
         out, err = run.communicate(timeout=60)
