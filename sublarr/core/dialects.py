@@ -6,21 +6,23 @@ SQLAlchemy exposes it per dialect, so the statement is built for the connection'
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# imported on first use: a SQLite process never loads the PostgreSQL dialect (and the other way round)
+_INSERT_MODULES = {"sqlite": "sqlalchemy.dialects.sqlite", "postgresql": "sqlalchemy.dialects.postgresql"}
 
 
 def insert_for(conn: Connection, table: Table):
     try:
-        return _INSERTS[conn.dialect.name](table)
+        module = _INSERT_MODULES[conn.dialect.name]
     except KeyError:
         raise NotImplementedError(f"no upsert support for dialect {conn.dialect.name!r}") from None
+    return importlib.import_module(module).insert(table)
 
 
 def upsert(conn: Connection, table: Table, values: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,

@@ -9,22 +9,26 @@ domain's revision is verified against its head, and a mismatch fails loudly.
 
 from __future__ import annotations
 
+import ast
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import Script, ScriptDirectory
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from sublarr.core.domain import Domain
 from sublarr.core.errors import MigrationError
 from sublarr.drivers.base import StorageDriver
 from sublarr.migrations import ENVIRONMENT
+
+if TYPE_CHECKING:  # Alembic is imported only when scripts run: a boot on an up-to-date database skips it
+    from alembic.config import Config
+    from alembic.script import Script, ScriptDirectory
 
 log = logging.getLogger("sublarr.migrate")
 
@@ -81,6 +85,8 @@ class Migrator:
     # -- scripts --------------------------------------------------------------------------------
 
     def config(self, domain: Domain, connection: Connection | None = None) -> Config:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(ENVIRONMENT))
         cfg.set_main_option("version_locations", str(domain.migrations))
@@ -97,12 +103,21 @@ class Migrator:
 
     @cached_property
     def scripts(self) -> dict[str, ScriptDirectory]:
+        from alembic.script import ScriptDirectory
+
         return {d.name: ScriptDirectory.from_config(self.config(d)) for d in self.domains}
+
+    @cached_property
+    def _heads(self) -> dict[str, tuple[str, ...]]:
+        result = {}
+        for domain in self.domains:
+            heads = static_heads(Path(domain.migrations))
+            result[domain.name] = heads if heads is not None else tuple(self.scripts[domain.name].get_heads())
+        return result
 
     def heads(self) -> dict[str, str | None]:
         result = {}
-        for name, script in self.scripts.items():
-            heads = script.get_heads()
+        for name, heads in self._heads.items():
             if len(heads) > 1:
                 raise MigrationError(f"domain {name!r} has {len(heads)} migration heads ({', '.join(heads)}); "
                                      "each plugin's history must be linear")
@@ -122,14 +137,15 @@ class Migrator:
                 finally:
                     conn.rollback()
         tables = set(sa_inspect(connection).get_table_names())
+        quote = connection.dialect.identifier_preparer.quote
         result: dict[str, str | None] = {}
         for domain in self.domains:
             if domain.version_table not in tables:
                 result[domain.name] = None
                 continue
-            heads = MigrationContext.configure(
-                connection, opts={"version_table": domain.version_table}
-            ).get_current_heads()
+            # the table Alembic keeps: one row per head, column version_num
+            rows = connection.execute(text(f"SELECT version_num FROM {quote(domain.version_table)}")).scalars()
+            heads = sorted(rows)
             result[domain.name] = heads[0] if heads else None
         return result
 
@@ -167,6 +183,8 @@ class Migrator:
         if revision == "head" and not any(r.domain in {t.name for t in targets} for r in self.pending()):
             return []  # the common boot: up to date, so no lock and no dedicated connection
 
+        from alembic import command as alembic_command
+
         def run(conn: Connection) -> list[Revision]:
             changed = []
             before = self.current(conn)  # read again inside the lock
@@ -182,7 +200,7 @@ class Migrator:
                 if revision == "head" and before[target.name] == self.heads()[target.name]:
                     continue
                 log.info("migrating %s: %s -> %s", target.name, before[target.name] or "empty", revision)
-                command.upgrade(self.config(target, conn), revision)
+                alembic_command.upgrade(self.config(target, conn), revision)
                 if conn.in_transaction():
                     conn.commit()
                 changed.append(Revision(target.name, before[target.name], self.current(conn)[target.name]))
@@ -201,6 +219,7 @@ class Migrator:
         if domain is None and revision != "base":
             raise MigrationError("downgrade to a revision needs a domain: use DOMAIN:REVISION, or 'base'")
         targets = [self.domain(domain)] if domain else list(reversed(self.domains))
+        from alembic import command as alembic_command
 
         def run(conn: Connection) -> list[Revision]:
             changed = []
@@ -208,7 +227,7 @@ class Migrator:
                 before = self.current(conn)[target.name]
                 if before is None and revision == "base":
                     continue
-                command.downgrade(self.config(target, conn), revision)
+                alembic_command.downgrade(self.config(target, conn), revision)
                 if conn.in_transaction():
                     conn.commit()
                 changed.append(Revision(target.name, before, self.current(conn)[target.name]))
@@ -218,10 +237,11 @@ class Migrator:
 
     def stamp(self, revisions: dict[str, str]) -> None:
         """Record ``{domain: revision}`` without running anything (adoption of legacy databases)."""
+        from alembic import command as alembic_command
 
         def run(conn: Connection) -> None:
             for name, rev in revisions.items():
-                command.stamp(self.config(self.domain(name), conn), rev)
+                alembic_command.stamp(self.config(self.domain(name), conn), rev)
                 if conn.in_transaction():
                     conn.commit()
 
@@ -254,3 +274,47 @@ def _owned_names(domain: Domain):
         return True
 
     return include_name
+
+
+def static_heads(folder: Path) -> tuple[str, ...] | None:
+    """The heads of a folder of revision files, read without importing them (or Alembic).
+
+    Alembic imports every revision module to learn its ``revision`` and ``down_revision``; on a
+    boot where every domain is up to date that is most of the start-up time. The values are plain
+    literals in every revision file Alembic writes, so they are read from the syntax tree. ``None``
+    (use Alembic) when a file computes them, so the answer is never a guess.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in folder.glob("*.py"):
+        if path.name == "__init__.py" or path.name.startswith(".#"):
+            continue  # the files Alembic skips
+        try:
+            values = _literals(path, ("revision", "down_revision"))
+        except (OSError, SyntaxError, ValueError):
+            return None
+        revision, down = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, tuple | list) and all(isinstance(d, str) for d in down):
+            parents.update(down)
+        elif down is not None:
+            return None
+    return tuple(sorted(revisions - parents))
+
+
+def _literals(path: Path, names: tuple[str, ...]) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for node in ast.parse(path.read_bytes(), filename=str(path)).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in names:
+            found[target.id] = ast.literal_eval(value)  # ValueError when not a literal
+    return found

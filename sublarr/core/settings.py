@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +265,10 @@ class SettingsLoader:
         from dynaconf import Dynaconf
         from dynaconf.utils.inspect import get_history
 
-        files = self._files(settings_files)
+        # Absolute paths: a relative name makes dynaconf search the parents of the working directory, of
+        # the running script and their config/ folders (and inspect the whole call stack to do it).
+        # Settings files are read from where the operator says, the working directory by default.
+        files = [f.absolute() for f in self._files(settings_files)]
         self.files = [str(f) for f in files]
         self._dyn = Dynaconf(
             envvar_prefix=ENV_PREFIX,
@@ -286,18 +290,25 @@ class SettingsLoader:
             return [Path(p.strip()) for p in env.replace(";", ",").split(",") if p.strip()]
         return [Path("settings.toml"), Path(".secrets.toml")]
 
+    @cached_property
+    def _last_layer(self) -> dict[str, dict]:
+        """The last layer (loader, identifier) that set each top-level key: the history is read once,
+        not once per setting (dynaconf walks every layer on each ``get_history`` call)."""
+        layers: dict[str, dict] = {}
+        for entry in self._history(self._dyn):
+            if isinstance(entry.get("value"), dict):
+                for key in entry["value"]:
+                    layers[str(key).upper()] = entry
+        return layers
+
     def raw(self, name: str) -> tuple[Any, str]:
         """(raw value, source) for one name; ``_UNSET`` when no layer sets it."""
         if name in self.overrides:
             return self.overrides[name], "override"
         key = name.upper()
-        try:
-            history = self._history(self._dyn, key)
-        except Exception:  # dynaconf raises KeyNotFoundError for names no layer sets
-            history = []
-        if not history:
+        last = self._last_layer.get(key)
+        if last is None:
             return _UNSET, "default"
-        last = history[-1]
         if last["loader"].startswith("env"):
             return self._dyn.get(key), "env"
         identifier = Path(str(last["identifier"])).name

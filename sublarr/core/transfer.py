@@ -42,7 +42,6 @@ from datetime import time as dtime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.schema import sort_tables
@@ -254,6 +253,8 @@ def copy_database(source: Kernel, target: Kernel, *, force: bool = False,
 
 def _copy_table(sconn: Connection, tconn: Connection, table: sa.Table, batch_size: int,
                 progress: Progress | None, report: CopyReport) -> tuple[int, str]:
+    import psycopg2  # here, not at module level: the command line imports this module for every command
+
     started = time.monotonic()
     total = sconn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     write = _writer(tconn, table)

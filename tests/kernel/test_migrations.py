@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
 
 from sublarr.core.errors import MigrationError
-from sublarr.core.migrate import Migrator
+from sublarr.core.migrate import Migrator, static_heads
 from tests.conftest import STORAGES, boot
 from tests.kernel.sample_domain import SamplePlugin
 
@@ -23,6 +24,49 @@ def test_every_domain_has_a_single_head(kernel):
         revisions = [s.revision for s in kernel.migrator.history(name)]
         assert len(revisions) == len(set(revisions)), f"{name} repeats a revision id"
     assert not kernel.migrator.pending()
+
+
+def test_heads_read_without_alembic_agree_with_alembic(kernel):
+    """Boot reads heads from the revision files' literals; Alembic, importing them, must agree."""
+    from sublarr_watchlist import plugin as watchlist  # a third-party history too
+
+    domains = [d for d in kernel.domains.values() if d.migrations] + watchlist.sublarr_domains()
+    migrator = Migrator(None, domains)
+    for domain in domains:
+        assert static_heads(Path(domain.migrations)) == tuple(migrator.scripts[domain.name].get_heads()), domain.name
+
+
+def test_heads_fall_back_to_alembic_when_a_file_computes_them(tmp_path):
+    (tmp_path / "0001_a.py").write_text("revision = 'a1'\ndown_revision = None\n"
+                                        "def upgrade(): pass\ndef downgrade(): pass\n")
+    (tmp_path / "0002_b.py").write_text("PARENT = 'a1'\nrevision = 'b' + '2'\ndown_revision = PARENT\n"
+                                        "def upgrade(): pass\ndef downgrade(): pass\n")
+    (tmp_path / "__init__.py").write_text("")
+    assert static_heads(tmp_path) is None
+    from sublarr.core.domain import Domain, Repository
+
+    assert Migrator(None, [Domain("computed", Repository, migrations=tmp_path)]).heads() == {"computed": "b2"}
+    (tmp_path / "0002_b.py").write_text("revision: str = 'b2'\ndown_revision: str | None = 'a1'\n")
+    assert static_heads(tmp_path) == ("b2",)
+
+
+UP_TO_DATE_BOOT = textwrap.dedent("""
+    import sys
+    from sublarr import Kernel
+    with Kernel.boot(database_url=sys.argv[1], settings_files=[], entry_points=False, redis_url="") as k:
+        k.repo("wanted").get_wanted_count()
+    print(sorted(m for m in sys.modules if m.split(".")[0] in ("alembic", "mako")))
+""")
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_boot_on_an_up_to_date_database_does_not_load_alembic(storage, empty_database):
+    url = empty_database(storage)
+    boot(url).close()  # migrated to head
+    result = subprocess.run([sys.executable, "-c", UP_TO_DATE_BOOT, url], capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_two_heads_fail_loudly(tmp_path):

@@ -62,6 +62,18 @@ def test_settings_files_from_environment(tmp_path, monkeypatch):
     assert load_settings().db_pool_size == 3
 
 
+def test_settings_files_come_from_the_working_directory_only(tmp_path, monkeypatch):
+    # dynaconf alone would also search parent folders (and the script's folder) for a relative name
+    write(tmp_path / "settings.toml", "db_pool_size = 7\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert load_settings().db_pool_size == 5
+    write(work / "settings.toml", "db_pool_size = 8\n")
+    s = load_settings()
+    assert (s.db_pool_size, s.source("db_pool_size")) == (8, "settings.toml")
+
+
 def test_env_strings_are_not_parsed_as_toml(monkeypatch):
     # Bazarr#2309: an all-digit password became an int. Strings stay exactly what was typed.
     monkeypatch.setenv("SUBLARR_DATABASE_URL", "postgresql://u:0123@h/db")
