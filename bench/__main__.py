@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.harness import Measure
+from bench.targets import evaluate
 from bench.workloads import Env, run_all
 
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "BENCHMARKS.md")
@@ -85,6 +86,8 @@ def render(results: list[Measure], machine: dict, args, plot: str | None) -> str
              "(for ops/s rows: raw rate / our rate), so below 1 means faster than the raw driver.", "",
              "## Machine", ""]
     lines += [f"- {k}: {v}" for k, v in machine.items() if k != "date"]
+    lines += ["", "## Targets", "", "| workload | target | measured | verdict |", "|---|---|---|---|"]
+    lines += [f"| {w} | {t} | {m} | {v} |" for w, t, m, v in evaluate(results)]
     lines += ["", "## Results", "", "| workload | ours | raw | ratio ours/raw | target | peak MB ours / raw | note |",
               "|---|---|---|---|---|---|---|"]
     for m in results:
@@ -179,6 +182,8 @@ def main() -> int:
         ratio = f"{m.ratio:.2f}x" if m.ratio else "-"
         print(f"{m.name:60s} ours {m.ours_median:10.4f}  raw {m.raw_median or 0:10.4f}  {ratio:>7s}  {m.note}")
     print(f"{len(results)} measurements in {elapsed:.1f} s")
+    for workload, target, measured, verdict in evaluate(results):
+        print(f"target {workload}: {target}: {measured}: {verdict.strip('*')}")
     if args.check_only:
         return 0 if results else 1
     machine = {

@@ -20,6 +20,7 @@ class Measure:
     target: str = ""
     note: str = ""
     unit: str = "s"
+    tags: dict = field(default_factory=dict)  # what the target check reads: workload, storage, size, ...
 
     @property
     def ours_median(self) -> float:

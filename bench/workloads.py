@@ -122,11 +122,28 @@ class RawDb:
         self.conn.commit()
         return rows
 
+    def dicts(self, sql: str, params: tuple = ()) -> list[dict]:
+        """Rows as column -> value dicts, as the legacy layer returned them (``dict(sqlite3.Row)``)."""
+        if self.storage == "sqlite":
+            cur = self.conn.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r)) for r in cur]
+        with self.conn.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), params)
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, r)) for r in cur]
+        self.conn.commit()
+        return rows
+
     def page(self, status: str, page: int, per_page: int) -> dict:
+        """The same result as ``get_wanted_items``: every column, ``missing_languages`` parsed."""
         total = self.query("SELECT count(*) FROM wanted_items WHERE status = ?", (status,))[0][0]
-        rows = self.query("SELECT * FROM wanted_items WHERE status = ? ORDER BY added_at DESC, id DESC "
+        rows = self.dicts("SELECT * FROM wanted_items WHERE status = ? ORDER BY added_at DESC, id DESC "
                           "LIMIT ? OFFSET ?", (status, per_page, (page - 1) * per_page))
-        return {"total": total, "data": [json.loads(r[9] or "[]") for r in rows]}
+        for row in rows:
+            row["missing_languages"] = json.loads(row["missing_languages"] or "[]")
+        return {"data": rows, "page": page, "per_page": per_page, "total": total,
+                "total_pages": max(1, -(-total // per_page))}
 
     def summary(self) -> dict:
         q = self.query
@@ -157,19 +174,28 @@ def w1_w2(env: Env) -> list[Measure]:
         try:
             for n in env.sizes:
                 items = make_items(n)
-                results.append(alternate(Measure(f"W1 insert {n:,} ({storage})", target="≤ 1.5×"),
+                results.append(alternate(Measure(f"W1 insert {n:,} ({storage})", target="≤ 1.5×",
+                                                 tags={"w": "W1", "storage": storage, "n": n}),
                                          lambda: repo.upsert_wanted_items(items), lambda: raw.upsert(items),
                                          env.repeat, setup=raw.clear))
-                results.append(alternate(Measure(f"W1 re-upsert {n:,} ({storage})", target="≤ 1.5×"),
+                results.append(alternate(Measure(f"W1 re-upsert {n:,} ({storage})", target="≤ 1.5×",
+                                                 tags={"w": "W1", "storage": storage, "n": n}),
                                          lambda: repo.upsert_wanted_items(items), lambda: raw.upsert(items),
                                          env.repeat, setup=lambda: None))
                 last = max(1, n // 200)
+                for page in (1, last):  # the same work: both sides return the same rows
+                    ours_page = repo.get_wanted_items(page=page, per_page=200, status="wanted")
+                    raw_page = raw.page("wanted", page, 200)
+                    if ours_page != raw_page:
+                        raise RuntimeError(f"W2 page {page} ({storage}): ours and raw differ")
                 for page, label in ((1, "page 1"), (last, f"page {last}")):
                     results.append(alternate(
-                        Measure(f"W2 {label}/200 of {n:,} ({storage})", target="≤ 2×", unit="ms"),
+                        Measure(f"W2 {label}/200 of {n:,} ({storage})", target="≤ 2×", unit="ms",
+                                tags={"w": "W2", "storage": storage, "n": n, "page": page}),
                         lambda p=page: repo.get_wanted_items(page=p, per_page=200, status="wanted"),
                         lambda p=page: raw.page("wanted", p, 200), env.repeat * 3, memory=False))
-                results.append(alternate(Measure(f"W2 summary of {n:,} ({storage})", target="≤ 2×", unit="ms"),
+                results.append(alternate(Measure(f"W2 summary of {n:,} ({storage})", target="≤ 2×", unit="ms",
+                                                 tags={"w": "W2", "storage": storage, "n": n}),
                                          repo.get_wanted_summary, raw.summary, env.repeat * 3, memory=False))
                 raw.clear()
         finally:
@@ -232,6 +258,8 @@ def w3(env: Env) -> list[Measure]:
             m.raw = [total / t for t in m.raw]
             counted = sum(repo.get_provider_stats(f"{name}-{w}").get("total_searches", 0) for w in range(threads))
             expected = total * env.repeat
+            m.tags = {"w": "W3", "storage": storage, "threads": threads, "errors": len(errors),
+                      "exact": counted == expected}
             m.note = (f"errors {len(errors)}; counters {counted} of {expected} "
                       f"{'exact' if counted == expected else 'LOST UPDATES'}")
             results.append(m)
@@ -254,7 +282,8 @@ def w4(env: Env, sqlite_url: str) -> list[Measure]:
         for k in keys:
             cache.get(k)
 
-    m = alternate(Measure(f"W4 memory cache set+get {n:,}", unit="ops/s", target="≥ 200k ops/s"),
+    m = alternate(Measure(f"W4 memory cache set+get {n:,}", unit="ops/s", target="≥ 200k ops/s",
+                          tags={"w": "W4", "driver": "memory"}),
                   ours_memory, None, env.repeat)
     m.ours = [2 * n / t for t in m.ours]
     results.append(m)
@@ -278,7 +307,7 @@ def w4(env: Env, sqlite_url: str) -> list[Measure]:
             for k in keys:
                 client.get(f"raw:{k}")
 
-        results.append(alternate(Measure(f"W4 redis cache set+get {n:,}", target="≤ 1.2×"), ours_redis,
+        results.append(alternate(Measure(f"W4 redis cache set+get {n:,}", target="≤ 1.2×", tags={"w": "W4", "driver": "redis"}), ours_redis,
                                  raw_redis, env.repeat, memory=False))
         cache.clear("")
         for key in client.scan_iter("raw:*"):
@@ -320,7 +349,7 @@ def w5(env: Env, sqlite_url: str) -> list[Measure]:
             Queue("bench", connection=conn).empty()
             raw_queue.empty()
 
-        results.append(alternate(Measure(f"W5 RQ enqueue {n:,}", target="≤ 1.3×"),
+        results.append(alternate(Measure(f"W5 RQ enqueue {n:,}", target="≤ 1.3×", tags={"w": "W5", "driver": "rq"}),
                                  lambda: [queue.enqueue(noop) for _ in range(n)],
                                  lambda: [raw_queue.enqueue(noop) for _ in range(n)], env.repeat, setup=clear,
                                  memory=False))
@@ -382,8 +411,10 @@ def w6(env: Env, folder: str) -> list[Measure]:
     clean.pop("PYTHONDONTWRITEBYTECODE", None)
     ours_argv = [sys.executable, "-m", "sublarr.cli", "status"]
     subprocess.run(ours_argv, cwd=folder, env=clean, capture_output=True, check=True)  # migrate once
-    status = Measure("W6 `sublarr status` (whole process, up-to-date db)", target="≤ 0.5 s, ≤ 80 MB RSS")
-    floor = Measure("W6 floor: a process importing SQLAlchemy ORM, dynaconf, pluggy, click")
+    status = Measure("W6 `sublarr status` (whole process, up-to-date db)", target="≤ 0.5 s, ≤ 80 MB RSS",
+                     tags={"w": "W6", "what": "status"})
+    floor = Measure("W6 floor: a process importing SQLAlchemy ORM, dynaconf, pluggy, click",
+                    tags={"w": "W6", "what": "floor"})
     rss: dict[str, list[float]] = {"ours": [], "raw": [], "floor": []}
     for _ in range(max(5, env.repeat)):
         for key, argv in (("ours", ours_argv), ("raw", [sys.executable, "-c", _RAW_STATUS]),

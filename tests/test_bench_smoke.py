@@ -19,3 +19,11 @@ def test_bench_check_only_runs_every_workload(redis_url, pg_server):
         assert workload in result.stdout, workload
     assert "(postgresql)" in result.stdout
     assert "exact" in result.stdout and "LOST UPDATES" not in result.stdout
+    # every target of the issue is checked against the run (met or missed is not asserted here)
+    checked = [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("target ")]
+    for storage in ("sqlite", "postgresql"):
+        for workload in ("W1", "W2", "W3"):
+            assert f"target {workload} ({storage})" in checked, (workload, storage)
+    for workload in ("W4 memory", "W4 Redis", "W5 RQ", "W6 `sublarr status`"):
+        assert f"target {workload}" in checked, workload
+    assert any("4-thread rate" in line for line in result.stdout.splitlines())

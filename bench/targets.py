@@ -1,0 +1,69 @@
+"""The issue's targets, checked against one run's measures: what was asked, what was measured, met or not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bench.harness import Measure
+
+
+def _pick(results: Iterable[Measure], **tags) -> list[Measure]:
+    return [m for m in results if all(m.tags.get(k) == v for k, v in tags.items())]
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _worst_ratio(measures: list[Measure]) -> tuple[float, Measure]:
+    return max((m.ratio, m) for m in measures if m.ratio is not None)
+
+
+def evaluate(results: list[Measure]) -> list[tuple[str, str, str, str]]:
+    """Rows of (workload, target, measured, verdict) for every target this run has measures for."""
+    rows: list[tuple[str, str, str, str]] = []
+    storages = sorted({m.tags["storage"] for m in results if "storage" in m.tags})
+    for storage in storages:
+        w1 = _pick(results, w="W1", storage=storage)
+        if w1:
+            ratio, m = _worst_ratio(w1)
+            rows.append((f"W1 ({storage})", "ours/raw ≤ 1.5× (every size)", f"worst {ratio:.2f}× ({m.name})",
+                         _verdict(ratio <= 1.5)))
+        w2 = _pick(results, w="W2", storage=storage)
+        if w2:
+            ratio, m = _worst_ratio(w2)
+            rows.append((f"W2 ({storage})", "ours/raw ≤ 2× (pages and summary)", f"worst {ratio:.2f}× ({m.name})",
+                         _verdict(ratio <= 2)))
+            largest = max(m.tags["n"] for m in w2)
+            pages = sorted((m.tags["page"], m) for m in w2 if m.tags["n"] == largest and "page" in m.tags)
+            if len(pages) >= 2 and pages[-1][0] > 1:
+                first, last = pages[0][1], pages[-1][1]
+                growth = last.ours_median / first.ours_median
+                rows.append((f"W2 ({storage})", f"page {pages[-1][0]} ≤ 3× page 1 ({largest:,} rows)",
+                             f"{growth:.2f}× ({last.ours_median * 1000:.1f} / {first.ours_median * 1000:.1f} ms)",
+                             _verdict(growth <= 3)))
+        w3 = {m.tags["threads"]: m for m in _pick(results, w="W3", storage=storage)}
+        if w3:
+            clean = all(m.tags["errors"] == 0 and m.tags["exact"] for m in w3.values())
+            rows.append((f"W3 ({storage})", "zero errors, exact counters",
+                         "; ".join(f"{t} thread(s): {m.note}" for t, m in sorted(w3.items())), _verdict(clean)))
+            if storage == "postgresql" and 1 in w3 and 4 in w3:
+                scale = w3[4].ours_median / w3[1].ours_median
+                raw = (w3[4].raw_median / w3[1].raw_median) if w3[1].raw_median and w3[4].raw_median else None
+                raw_text = f" (raw psycopg2 on the same machine: {raw:.2f}×)" if raw else ""
+                rows.append((f"W3 ({storage})", "4-thread rate ≥ 1.5× 1-thread rate",
+                             f"{scale:.2f}×{raw_text}", _verdict(scale >= 1.5)))
+    for m in _pick(results, w="W4", driver="memory"):
+        rows.append(("W4 memory", "≥ 200,000 ops/s", f"{m.ours_median:,.0f} ops/s", _verdict(m.ours_median >= 200_000)))
+    for m in _pick(results, w="W4", driver="redis"):
+        rows.append(("W4 Redis", "ours/raw redis-py ≤ 1.2×", f"{m.ratio:.2f}×", _verdict(m.ratio <= 1.2)))
+    for m in _pick(results, w="W5", driver="rq"):
+        rows.append(("W5 RQ", "enqueue ours/raw RQ ≤ 1.3×", f"{m.ratio:.2f}×", _verdict(m.ratio <= 1.3)))
+    for m in _pick(results, w="W6", what="status"):
+        floor = _pick(results, w="W6", what="floor")
+        floor_text = f"; importing the dependencies alone: {floor[0].ours_median:.2f} s" if floor else ""
+        rows.append(("W6 `sublarr status`", "≤ 0.5 s wall", f"{m.ours_median:.2f} s{floor_text}",
+                     _verdict(m.ours_median <= 0.5)))
+        rows.append(("W6 `sublarr status`", "≤ 80 MB RSS", f"{m.ours_peak_mb:.0f} MB",
+                     _verdict(m.ours_peak_mb is not None and m.ours_peak_mb <= 80)))
+    return rows
