@@ -381,32 +381,62 @@ def tables_at(stage: int) -> list[str]:
     return [t for t in SCHEMA if TABLE_STAGE[t] <= stage]
 
 
-def create_legacy_db(path: str | Path, stage: int = FINAL_STAGE, created_stage: int | None = None) -> Path:
-    """Write an empty legacy database as the legacy release ``stage`` left it (see the module doc)."""
+def legacy_statements(tables: Iterable[str] | None = None, stage: int = FINAL_STAGE,
+                      created_stage: int | None = None) -> list[str]:
+    """The DDL the legacy code ran for ``tables`` as release ``stage`` left them (see the module doc).
+
+    ``CREATE TABLE`` in legacy order, then their legacy ``CREATE INDEX``, then the ``ALTER TABLE ... ADD
+    COLUMN`` of the steps up to ``stage`` in step order (so migrated columns are the last physical ones).
+    ``tables`` defaults to every table ``stage`` knew; a table ``stage`` did not know is an error.
+    """
     if not 0 <= stage <= FINAL_STAGE:
         raise ValueError(f"stage must be 0..{FINAL_STAGE}")
     created = stage if created_stage is None else created_stage
     if created > stage:
         raise ValueError("created_stage must not be later than stage")
+    known = tables_at(stage)
+    if tables is not None:
+        requested = set(tables)
+        if requested - set(known):
+            raise ValueError(f"no legacy table {sorted(requested - set(known))} at stage {stage}")
+        known = [t for t in known if t in requested]
+    statements = []
+    for table in known:
+        body = SCHEMA[table]
+        if table == "provider_stats" and created < PROVIDER_STATS_STEP:
+            for ddl in PROVIDER_STATS_LATE:
+                body = body.replace(f"\n        {ddl},", "")
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({body}\n)")
+    for name, (table, cols) in INDEXES.items():
+        if table in known:
+            statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table}({cols})")
+    alters = list(MIGRATED_COLUMNS)
+    if created < PROVIDER_STATS_STEP:
+        alters += [(PROVIDER_STATS_STEP, "provider_stats", ddl) for ddl in PROVIDER_STATS_LATE]
+    for step, table, ddl in sorted(alters, key=lambda a: a[0]):
+        if step <= stage and table in known:
+            statements.append(f"ALTER TABLE {table} ADD COLUMN {ddl}")
+    return statements
+
+
+def legacy_ddl(*tables: str, stage: int = FINAL_STAGE, created_stage: int | None = None) -> str:
+    """:func:`legacy_statements` of ``tables`` (default: all) as one ``;``-separated script.
+
+    What the domain tests compare their baseline revisions with: by default the final legacy release,
+    in a file that release created (``provider_stats`` with its response-time columns inline).
+    """
+    return "".join(f"{statement};\n" for statement in legacy_statements(tables or None, stage, created_stage))
+
+
+def create_legacy_db(path: str | Path, stage: int = FINAL_STAGE, created_stage: int | None = None) -> Path:
+    """Write an empty legacy database as the legacy release ``stage`` left it (see the module doc)."""
+    statements = legacy_statements(None, stage, created_stage)
     path = Path(path)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")  # get_db() set WAL on every start
-        for table in tables_at(stage):
-            body = SCHEMA[table]
-            if table == "provider_stats" and created < PROVIDER_STATS_STEP:
-                for ddl in PROVIDER_STATS_LATE:
-                    body = body.replace(f"\n        {ddl},", "")
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body}\n)")
-        for name, (table, cols) in INDEXES.items():
-            if TABLE_STAGE[table] <= stage:
-                conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table}({cols})")
-        alters = list(MIGRATED_COLUMNS)
-        if created < PROVIDER_STATS_STEP:
-            alters += [(PROVIDER_STATS_STEP, "provider_stats", ddl) for ddl in PROVIDER_STATS_LATE]
-        for step, table, ddl in sorted(alters, key=lambda a: a[0]):
-            if step <= stage:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {ddl}")
+        for statement in statements:
+            conn.execute(statement)
         if stage >= 4:
             # step 4: an empty language_profiles gets the "Default" profile from the settings
             conn.execute(

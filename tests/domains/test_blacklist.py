@@ -6,11 +6,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, func, inspect, select, text, update
+from sqlalchemy import func, inspect, select, update
 
-from sublarr.core.models import Base
 from sublarr.core.timeutil import parse
 from sublarr.plugins import blacklist
 from sublarr.plugins.blacklist import (
@@ -23,24 +20,10 @@ from sublarr.plugins.blacklist import (
 )
 from sublarr.plugins.blacklist.models import BlacklistEntry
 from tests.conftest import boot
+from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, describe, model_drift
 
 ROW_KEYS = ["id", "provider_name", "subtitle_id", "language", "file_path", "title", "reason", "added_at"]
 entries = BlacklistEntry.__table__
-
-LEGACY_DDL = """
-CREATE TABLE IF NOT EXISTS blacklist_entries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    provider_name TEXT NOT NULL,
-    subtitle_id TEXT NOT NULL,
-    language TEXT DEFAULT '',
-    file_path TEXT DEFAULT '',
-    title TEXT DEFAULT '',
-    reason TEXT DEFAULT '',
-    added_at TEXT NOT NULL,
-    UNIQUE(provider_name, subtitle_id)
-);
-CREATE INDEX IF NOT EXISTS idx_blacklist_provider ON blacklist_entries(provider_name, subtitle_id);
-"""
 
 
 def rows(kernel) -> list[dict]:
@@ -229,76 +212,33 @@ def test_package_exports_the_legacy_functions():
 
 # -- migrations ------------------------------------------------------------------------------------
 
-def describe(url: str, table: str) -> dict:
-    """Columns (order, type, nullability, default), primary key, unique keys and named indexes."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
-    try:
-        insp = inspect(engine)
-        pk = insp.get_pk_constraint(table)["constrained_columns"]
-        return {
-            "columns": [(c["name"], str(c["type"]), c["nullable"] or c["name"] in pk, c["default"])
-                        for c in insp.get_columns(table)],
-            "pk": pk,
-            "unique": sorted(u["column_names"] for u in insp.get_unique_constraints(table)),
-            # named indexes only: not SQLite's autoindexes nor PostgreSQL's unique-constraint indexes
-            "indexes": sorted((i["name"], i["column_names"]) for i in insp.get_indexes(table)
-                              if not i["name"].startswith("sqlite_autoindex") and "duplicates_constraint" not in i),
-        }
-    finally:
-        engine.dispose()
-
-
-def at_revision(url: str, revision: str):
-    k = boot(url, auto_migrate=False)
-    k.migrator.upgrade(domain="blacklist", revision=revision)
-    return k
-
-
 def test_sqlite_baseline_reproduces_the_legacy_table(empty_database):
-    legacy_url, ours_url = empty_database("sqlite"), empty_database("sqlite")
-    engine = create_engine(legacy_url)
-    with engine.begin() as conn:
-        for statement in LEGACY_DDL.split(";"):
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    engine.dispose()
-    at_revision(ours_url, "blacklist_0001").close()
-    assert describe(ours_url, "blacklist_entries") == describe(legacy_url, "blacklist_entries")
-    engine = create_engine(ours_url)
-    with engine.connect() as conn:
-        ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'blacklist_entries'").scalar()
-    engine.dispose()
-    assert "AUTOINCREMENT" in ddl
+    compared = compare_with_legacy(empty_database, ["blacklist_entries"], "blacklist", "blacklist_0001")
+    assert compared.ours == compared.legacy
+    assert compared.autoincrement("blacklist_entries")
 
 
 def test_postgresql_baseline_has_the_legacy_columns_and_indexes(empty_database):
     url = empty_database("postgresql")
-    at_revision(url, "blacklist_0001").close()
+    at_revision(url, "blacklist", "blacklist_0001").close()
     described = describe(url, "blacklist_entries")
     assert [c[:3] for c in described["columns"]] == [
-        ("id", "INTEGER", True), ("provider_name", "TEXT", False), ("subtitle_id", "TEXT", False),
+        ("id", "INTEGER", False), ("provider_name", "TEXT", False), ("subtitle_id", "TEXT", False),
         ("language", "TEXT", True), ("file_path", "TEXT", True), ("title", "TEXT", True),
         ("reason", "TEXT", True), ("added_at", "TEXT", False)]
     assert [c[3] for c in described["columns"][3:7]] == ["''::text"] * 4
     assert described["columns"][0][3].startswith("nextval(")
     assert described["unique"] == [["provider_name", "subtitle_id"]]
-    assert described["indexes"] == [("idx_blacklist_provider", ["provider_name", "subtitle_id"])]
+    assert described["indexes"] == [("idx_blacklist_provider", ["provider_name", "subtitle_id"], False)]
 
 
 def test_head_adds_the_paging_index(kernel):
-    assert ("idx_blacklist_added", ["added_at", "id"]) in describe(kernel.database_url, "blacklist_entries")["indexes"]
+    indexes = describe(kernel.database_url, "blacklist_entries")["indexes"]
+    assert ("idx_blacklist_added", ["added_at", "id"], False) in indexes
 
 
 def test_models_match_the_migrated_schema(kernel):
-    owned = {"blacklist_entries"}
-
-    def include_object(obj, name, type_, reflected, compare_to):
-        table = obj if type_ == "table" else getattr(obj, "table", None)
-        return table is None or table.name in owned
-
-    with kernel.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
-        assert compare_metadata(context, Base.metadata) == []
+    assert model_drift(kernel, ["blacklist_entries"]) == []
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
@@ -321,14 +261,8 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
 
 def test_legacy_sqlite_database_is_adopted_with_its_rows(empty_database):
     url = empty_database("sqlite")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in LEGACY_DDL.split(";"):
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-        conn.execute(text("INSERT INTO blacklist_entries (provider_name, subtitle_id, added_at) "
-                          "VALUES ('p', 'old', '2024-01-01T10:00:00')"))
-    engine.dispose()
+    create_legacy_tables(url, ["blacklist_entries"], "INSERT INTO blacklist_entries (provider_name, subtitle_id, "
+                         "added_at) VALUES ('p', 'old', '2024-01-01T10:00:00')")
     k = boot(url, auto_migrate=False)
     try:
         k.migrator.stamp({"blacklist": "blacklist_0001"})

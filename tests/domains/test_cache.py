@@ -9,12 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, delete, inspect, select, text, update
+from sqlalchemy import delete, inspect, select, update
 
 import sublarr.plugins.cache as cache
-from sublarr.core.models import Base
 from sublarr.core.timeutil import fmt, parse, utcnow
 from sublarr.plugins.cache import (
     cleanup_old_anidb_mappings,
@@ -33,6 +30,7 @@ from sublarr.plugins.cache.models import AnidbMapping, FfprobeCache
 from sublarr.plugins.jobs.models import Job
 from sublarr.plugins.providers.models import SubtitleDownload
 from tests.conftest import boot
+from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, describe, model_drift
 
 ffprobe = FfprobeCache.__table__
 anidb = AnidbMapping.__table__
@@ -40,24 +38,7 @@ downloads = SubtitleDownload.__table__
 jobs = Job.__table__
 
 HISTORY_KEYS = ["action", "provider_name", "format", "score", "date", "status", "error"]
-
-LEGACY_DDL = """
-CREATE TABLE IF NOT EXISTS ffprobe_cache (
-    file_path TEXT PRIMARY KEY,
-    mtime REAL NOT NULL,
-    probe_data_json TEXT NOT NULL,
-    cached_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_ffprobe_cache_mtime ON ffprobe_cache(mtime);
-CREATE TABLE IF NOT EXISTS anidb_mappings (
-    tvdb_id INTEGER PRIMARY KEY,
-    anidb_id INTEGER NOT NULL,
-    series_title TEXT,
-    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
-    last_used TIMESTAMP DEFAULT CURRENT_TIMESTAMP
-);
-CREATE INDEX IF NOT EXISTS idx_anidb_mappings_anidb_id ON anidb_mappings(anidb_id);
-"""
+TABLES = ["ffprobe_cache", "anidb_mappings"]
 
 
 def select_all(kernel, table, order) -> list[dict]:
@@ -480,59 +461,25 @@ def test_package_exports():
 
 # -- migrations ------------------------------------------------------------------------------------
 
-def describe(url: str, table: str) -> dict:
-    """Columns (order, type, nullability, default), primary key, unique keys and named indexes."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
-    try:
-        insp = inspect(engine)
-        pk = insp.get_pk_constraint(table)["constrained_columns"]
-        return {
-            "columns": [(c["name"], str(c["type"]), c["nullable"] or c["name"] in pk, c["default"])
-                        for c in insp.get_columns(table)],
-            "pk": pk,
-            "unique": sorted(u["column_names"] for u in insp.get_unique_constraints(table)),
-            "indexes": sorted((i["name"], i["column_names"]) for i in insp.get_indexes(table)
-                              if not i["name"].startswith("sqlite_autoindex") and "duplicates_constraint" not in i),
-        }
-    finally:
-        engine.dispose()
-
-
-def create_legacy_tables(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in LEGACY_DDL.split(";"):
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    engine.dispose()
-
-
 def test_sqlite_baseline_reproduces_the_legacy_tables(empty_database):
-    legacy_url, ours_url = empty_database("sqlite"), empty_database("sqlite")
-    create_legacy_tables(legacy_url)
-    k = boot(ours_url, auto_migrate=False)
-    k.migrator.upgrade(domain="cache", revision="cache_0001")
-    k.close()
-    for table in ("ffprobe_cache", "anidb_mappings"):
-        assert describe(ours_url, table) == describe(legacy_url, table), table
+    compared = compare_with_legacy(empty_database, TABLES, "cache", "cache_0001")
+    assert compared.ours == compared.legacy
 
 
 def test_postgresql_baseline_has_the_legacy_columns(empty_database):
     url = empty_database("postgresql")
-    k = boot(url, auto_migrate=False)
-    k.migrator.upgrade(domain="cache", revision="cache_0001")
-    k.close()
+    at_revision(url, "cache", "cache_0001").close()
     assert [c[:3] for c in describe(url, "ffprobe_cache")["columns"]] == [
-        ("file_path", "TEXT", True), ("mtime", "DOUBLE PRECISION", False),
+        ("file_path", "TEXT", False), ("mtime", "DOUBLE PRECISION", False),
         ("probe_data_json", "TEXT", False), ("cached_at", "TEXT", False)]
     mappings = describe(url, "anidb_mappings")
     assert [c[:3] for c in mappings["columns"]] == [
-        ("tvdb_id", "INTEGER", True), ("anidb_id", "INTEGER", False), ("series_title", "TEXT", True),
+        ("tvdb_id", "INTEGER", False), ("anidb_id", "INTEGER", False), ("series_title", "TEXT", True),
         ("created_at", "TEXT", True), ("last_used", "TEXT", True)]
     assert mappings["columns"][0][3] is None  # a given id, not a sequence
     assert "to_char" in mappings["columns"][3][3] and "to_char" in mappings["columns"][4][3]
-    assert mappings["indexes"] == [("idx_anidb_mappings_anidb_id", ["anidb_id"])]
-    assert describe(url, "ffprobe_cache")["indexes"] == [("idx_ffprobe_cache_mtime", ["mtime"])]
+    assert mappings["indexes"] == [("idx_anidb_mappings_anidb_id", ["anidb_id"], False)]
+    assert describe(url, "ffprobe_cache")["indexes"] == [("idx_ffprobe_cache_mtime", ["mtime"], False)]
 
 
 def test_server_defaults_give_the_legacy_timestamp_text(kernel):
@@ -543,15 +490,7 @@ def test_server_defaults_give_the_legacy_timestamp_text(kernel):
 
 
 def test_models_match_the_migrated_schema(kernel):
-    owned = {"ffprobe_cache", "anidb_mappings"}
-
-    def include_object(obj, name, type_, reflected, compare_to):
-        table = obj if type_ == "table" else getattr(obj, "table", None)
-        return table is None or table.name in owned
-
-    with kernel.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
-        assert compare_metadata(context, Base.metadata) == []
+    assert model_drift(kernel, TABLES) == []
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
@@ -576,12 +515,9 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
 
 def test_legacy_sqlite_tables_are_adopted_with_their_rows(empty_database):
     url = empty_database("sqlite")
-    create_legacy_tables(url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO anidb_mappings (tvdb_id, anidb_id, series_title) VALUES (81797, 69, 'OP')"))
-        conn.execute(text("INSERT INTO ffprobe_cache VALUES ('/tv/a.mkv', 12.5, '{\"a\": 1}', '2024-01-01T00:00:00')"))
-    engine.dispose()
+    create_legacy_tables(url, TABLES,
+                         "INSERT INTO anidb_mappings (tvdb_id, anidb_id, series_title) VALUES (81797, 69, 'OP')",
+                         "INSERT INTO ffprobe_cache VALUES ('/tv/a.mkv', 12.5, '{\"a\": 1}', '2024-01-01T00:00:00')")
     k = boot(url, auto_migrate=False)
     try:
         k.migrator.stamp({"cache": "cache_0001"})

@@ -6,23 +6,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import inspect, select
 
 import sublarr.plugins.config as config
 from sublarr.core.timeutil import parse
 from sublarr.plugins.config import get_all_config_entries, get_config_entry, save_config_entry
 from sublarr.plugins.config.models import ConfigEntry
 from tests.conftest import boot
+from tests.domains.schema import at_revision, compare_with_legacy, describe
 
 entries = ConfigEntry.__table__
-
-LEGACY_DDL = """
-CREATE TABLE IF NOT EXISTS config_entries (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-)
-"""
 
 
 def stored(kernel) -> list[dict]:
@@ -125,40 +118,17 @@ def test_package_exports_the_legacy_functions():
 
 # -- migrations ------------------------------------------------------------------------------------
 
-def describe(url: str, table: str) -> dict:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
-    try:
-        insp = inspect(engine)
-        pk = insp.get_pk_constraint(table)["constrained_columns"]
-        return {
-            "columns": [(c["name"], str(c["type"]), c["nullable"] or c["name"] in pk, c["default"])
-                        for c in insp.get_columns(table)],
-            "pk": pk,
-        }
-    finally:
-        engine.dispose()
-
-
 def test_sqlite_baseline_reproduces_the_legacy_table(empty_database):
-    legacy_url, ours_url = empty_database("sqlite"), empty_database("sqlite")
-    engine = create_engine(legacy_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(LEGACY_DDL)
-    engine.dispose()
-    k = boot(ours_url, auto_migrate=False)
-    k.migrator.upgrade(domain="config", revision="config_0001")
-    k.close()
-    assert describe(ours_url, "config_entries") == describe(legacy_url, "config_entries")
+    compared = compare_with_legacy(empty_database, ["config_entries"], "config", "config_0001")
+    assert compared.ours == compared.legacy
 
 
 def test_postgresql_baseline_has_the_legacy_columns(empty_database):
     url = empty_database("postgresql")
-    k = boot(url, auto_migrate=False)
-    k.migrator.upgrade(domain="config", revision="config_0001")
-    k.close()
+    at_revision(url, "config", "config_0001").close()
     assert describe(url, "config_entries") == {
-        "columns": [("key", "TEXT", True, None), ("value", "TEXT", False, None), ("updated_at", "TEXT", False, None)],
-        "pk": ["key"],
+        "columns": [("key", "TEXT", False, None), ("value", "TEXT", False, None), ("updated_at", "TEXT", False, None)],
+        "pk": ["key"], "unique": [], "fks": [], "indexes": [],
     }
 
 

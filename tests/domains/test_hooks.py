@@ -7,15 +7,15 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy import func, inspect, select, update
 
 import sublarr.plugins.hooks as hooks_pkg
 from sublarr.core.timeutil import iso_in
 from sublarr.plugins.hooks import WEBHOOK_FAILURE_LIMIT, mask_webhook
 from sublarr.plugins.hooks.models import HookConfig, HookLog, WebhookConfig
 from tests.conftest import boot
+from tests.domains.rows import counts, set_columns
+from tests.domains.schema import compare_with_legacy, create_legacy_tables, describe_sqlite, model_drift
 
 TABLES = ("hook_configs", "webhook_configs", "hook_log")
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
@@ -28,76 +28,10 @@ LOG_KEYS = ["id", "hook_id", "webhook_id", "event_name", "hook_type", "success",
             "stdout", "stderr", "error", "duration_ms", "triggered_at"]
 TRICKY = ["it's \"quoted\"", "100%_done\\", "Ünïcødé ✓ 字幕", "x" * 2000]  # the longest indexed value (MAX_INDEXED_BYTES)
 
-# The legacy DDL of these tables (legacy-reference-a.md §2.2), to compare the baseline against.
-LEGACY_DDL = """
-CREATE TABLE hook_configs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    event_name TEXT NOT NULL,
-    hook_type TEXT DEFAULT 'script',
-    enabled INTEGER DEFAULT 1,
-    script_path TEXT DEFAULT '',
-    timeout_seconds INTEGER DEFAULT 30,
-    last_triggered_at TEXT DEFAULT '',
-    last_status TEXT DEFAULT '',
-    trigger_count INTEGER DEFAULT 0,
-    created_at TEXT NOT NULL DEFAULT (datetime('now')),
-    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE INDEX idx_hook_configs_event ON hook_configs(event_name);
-CREATE TABLE webhook_configs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    event_name TEXT NOT NULL,
-    url TEXT NOT NULL,
-    secret TEXT DEFAULT '',
-    enabled INTEGER DEFAULT 1,
-    retry_count INTEGER DEFAULT 3,
-    timeout_seconds INTEGER DEFAULT 10,
-    last_triggered_at TEXT DEFAULT '',
-    last_status_code INTEGER DEFAULT 0,
-    last_error TEXT DEFAULT '',
-    consecutive_failures INTEGER DEFAULT 0,
-    trigger_count INTEGER DEFAULT 0,
-    created_at TEXT NOT NULL DEFAULT (datetime('now')),
-    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE INDEX idx_webhook_configs_event ON webhook_configs(event_name);
-CREATE TABLE hook_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    hook_id INTEGER,
-    webhook_id INTEGER,
-    event_name TEXT NOT NULL,
-    hook_type TEXT NOT NULL,
-    success INTEGER NOT NULL,
-    exit_code INTEGER DEFAULT NULL,
-    status_code INTEGER DEFAULT NULL,
-    stdout TEXT DEFAULT '',
-    stderr TEXT DEFAULT '',
-    error TEXT DEFAULT '',
-    duration_ms REAL DEFAULT 0,
-    triggered_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE INDEX idx_hook_log_hook_id ON hook_log(hook_id);
-CREATE INDEX idx_hook_log_webhook_id ON hook_log(webhook_id);
-CREATE INDEX idx_hook_log_triggered_at ON hook_log(triggered_at);
-"""
-
 
 @pytest.fixture
 def repo(kernel):
     return kernel.repo("hooks")
-
-
-def counts(kernel) -> dict[str, int]:
-    with kernel.engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in TABLES}
-
-
-def set_column(kernel, table, row_id, **values):
-    """Write values the public API would refuse (legacy-shaped rows, backdated timestamps)."""
-    with kernel.engine.begin() as conn:
-        conn.execute(update(table).where(table.c.id == row_id).values(**values))
 
 
 # -- script hooks --------------------------------------------------------------------------------
@@ -149,7 +83,7 @@ def test_missing_hooks_and_webhooks(repo):
 
 def test_update_hook_changes_editable_fields(repo):
     hook = repo.create_hook("a", "e", "/a")
-    set_column(repo.kernel, HookConfig.__table__, hook["id"], updated_at="2000-01-01T00:00:00.000000")
+    set_columns(repo.kernel, HookConfig, HookConfig.id == hook["id"], updated_at="2000-01-01T00:00:00.000000")
     assert repo.update_hook(hook["id"], name="b", event_name="f", script_path="/b", timeout_seconds=5,
                             enabled=False) is True
     after = repo.get_hook(hook["id"])
@@ -163,7 +97,7 @@ def test_update_hook_changes_editable_fields(repo):
 
 def test_update_without_fields_writes_nothing(repo):
     hook = repo.create_hook("a", "e", "/a")
-    set_column(repo.kernel, HookConfig.__table__, hook["id"], updated_at="2000-01-01T00:00:00.000000")
+    set_columns(repo.kernel, HookConfig, HookConfig.id == hook["id"], updated_at="2000-01-01T00:00:00.000000")
     assert repo.update_hook(hook["id"]) is True
     assert repo.get_hook(hook["id"])["updated_at"] == "2000-01-01T00:00:00.000000"  # legacy no-op
     assert repo.update_hook(hook["id"] + 1) is False
@@ -195,13 +129,13 @@ BAD_HOOK_VALUES = [
 
 def test_bad_hook_values_raise_and_write_nothing(kernel, repo):
     hook = repo.create_hook("a", "e", "/a")
-    before = counts(kernel)
+    before = counts(kernel, TABLES)
     for kwargs in BAD_HOOK_VALUES:
         with pytest.raises(ValueError):
             repo.create_hook(**{"name": "n", "event_name": "e", "script_path": "/s", **kwargs})
         with pytest.raises(ValueError):
             repo.update_hook(hook["id"], **kwargs)
-    assert counts(kernel) == before
+    assert counts(kernel, TABLES) == before
     assert repo.get_hook(hook["id"]) == hook
 
 
@@ -226,7 +160,7 @@ def test_record_hook_triggered_counts_in_sql(kernel, repo):
     second = repo.get_hook(hook["id"])
     assert (second["trigger_count"], second["last_status"]) == (2, "failed")
     assert second["last_triggered_at"] >= first["last_triggered_at"]
-    set_column(kernel, HookConfig.__table__, hook["id"], trigger_count=None)  # legacy NULL counter
+    set_columns(kernel, HookConfig, HookConfig.id == hook["id"], trigger_count=None)  # legacy NULL counter
     repo.record_hook_triggered(hook["id"], 1)
     assert repo.get_hook(hook["id"])["trigger_count"] == 1
     with pytest.raises(ValueError):
@@ -249,11 +183,11 @@ def test_delete_hook_deletes_its_logs_only(kernel, repo):
     assert repo.get_hook_log_count(hook_id=b["id"]) == 1
     assert repo.get_hook_log_count(webhook_id=a["id"]) == 1
     assert repo.delete_hook_config(b["id"]) is None  # the legacy name removes the logs too
-    assert counts(kernel) == {"hook_configs": 0, "webhook_configs": 2, "hook_log": 2}
+    assert counts(kernel, TABLES) == {"hook_configs": 0, "webhook_configs": 2, "hook_log": 2}
     assert repo.delete_webhook(w["id"]) is True
     assert repo.get_hook_log_count(webhook_id=w["id"]) == 0
     assert repo.delete_webhook(w["id"]) is False
-    assert counts(kernel) == {"hook_configs": 0, "webhook_configs": 1, "hook_log": 1}
+    assert counts(kernel, TABLES) == {"hook_configs": 0, "webhook_configs": 1, "hook_log": 1}
 
 
 # -- webhooks ------------------------------------------------------------------------------------
@@ -297,13 +231,13 @@ BAD_WEBHOOK_VALUES = [
 
 def test_bad_webhook_values_raise_and_write_nothing(kernel, repo):
     hook = repo.create_webhook("a", "e", "https://ok.test/")
-    before = counts(kernel)
+    before = counts(kernel, TABLES)
     for kwargs in BAD_WEBHOOK_VALUES:
         with pytest.raises(ValueError):
             repo.create_webhook(**{"name": "n", "event_name": "e", "url": "http://h", **kwargs})
         with pytest.raises(ValueError):
             repo.update_webhook(hook["id"], **kwargs)
-    assert counts(kernel) == before and repo.get_webhook(hook["id"]) == hook
+    assert counts(kernel, TABLES) == before and repo.get_webhook(hook["id"]) == hook
 
 
 def test_update_webhook_changes_editable_fields(repo):
@@ -395,7 +329,7 @@ def test_bad_log_values_raise_and_write_nothing(kernel, repo):
                    {"stdout": None}, {"event_name": None}, {"hook_type": None}):
         with pytest.raises(ValueError):
             repo.log_hook_execution(**kwargs)
-    assert counts(kernel)["hook_log"] == 0
+    assert counts(kernel, TABLES)["hook_log"] == 0
 
 
 def test_get_hook_logs_filters_order_and_paging(kernel, repo):
@@ -431,8 +365,8 @@ def test_clear_hook_logs_and_clear_old_hook_logs(kernel, repo):
     old = [repo.log_hook_execution(hook_id=1, event_name="e", hook_type="script")["id"] for _ in range(3)]
     edge = repo.log_hook_execution(hook_id=1, event_name="e", hook_type="script")["id"]
     for row_id, when in zip(old, (iso_in(days=-40), iso_in(days=-31), iso_in(days=-30, minutes=-1))):
-        set_column(kernel, HookLog.__table__, row_id, triggered_at=when)
-    set_column(kernel, HookLog.__table__, edge, triggered_at=iso_in(days=-29, hours=-23))
+        set_columns(kernel, HookLog, HookLog.id == row_id, triggered_at=when)
+    set_columns(kernel, HookLog, HookLog.id == edge, triggered_at=iso_in(days=-29, hours=-23))
     assert repo.clear_old_hook_logs(30) == 3
     assert sorted(e["id"] for e in repo.get_hook_logs()) == [fresh["id"], edge]
     assert repo.clear_old_hook_logs(30) == 0
@@ -441,7 +375,7 @@ def test_clear_hook_logs_and_clear_old_hook_logs(kernel, repo):
             repo.clear_old_hook_logs(bad)
     assert repo.clear_hook_logs() == 2
     assert repo.clear_hook_logs() == 0
-    assert counts(kernel)["hook_log"] == 0
+    assert counts(kernel, TABLES)["hook_log"] == 0
 
 
 def test_clear_old_hook_logs_zero_days_keeps_nothing_older_than_now(kernel, repo):
@@ -526,11 +460,7 @@ def test_single_linear_head(kernel):
 
 
 def test_models_match_the_migrated_schema(kernel):
-    with kernel.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "compare_type": True,
-            "include_object": lambda obj, name, type_, reflected, other: type_ != "table" or name in TABLES})
-        assert compare_metadata(ctx, HookConfig.metadata) == []
+    assert model_drift(kernel, TABLES) == []
 
 
 def test_migrations_round_trip(storage, empty_database):
@@ -548,31 +478,14 @@ def test_migrations_round_trip(storage, empty_database):
         assert again["id"] == 1 and hook["id"] == 1  # a fresh table after the round trip
 
 
-def test_baseline_reproduces_the_legacy_sqlite_schema(tmp_path, empty_database):
-    legacy = sqlite3.connect(tmp_path / "legacy.db")
-    legacy.executescript(LEGACY_DDL)
-    url = empty_database("sqlite")
-    with boot(url):
-        pass
-    ours = sqlite3.connect(url.removeprefix("sqlite:///"))
-    for table in TABLES:
-        # (cid, name, type, notnull, default, pk); the AUTOINCREMENT id is NOT NULL here, implicit there
-        def columns(conn, table=table):
-            return [(c[1], c[2], c[3] if not c[5] else None, c[4], c[5])
-                    for c in conn.execute(f"PRAGMA table_info({table})")]
-
-        def indexes(conn, table=table):
-            return {i[1]: [c[2] for c in conn.execute(f"PRAGMA index_info('{i[1]}')")]
-                    for i in conn.execute(f"PRAGMA index_list({table})") if i[1].startswith("idx_")}
-
-        assert columns(ours) == columns(legacy), table
-        assert indexes(ours) == indexes(legacy), table
-        sql = ours.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
-        assert "AUTOINCREMENT" in sql
+def test_baseline_reproduces_the_legacy_sqlite_schema(empty_database):
+    compared = compare_with_legacy(empty_database, TABLES, describer=describe_sqlite)  # every domain at head
+    assert compared.ours == compared.legacy
+    assert all(described["autoincrement"] for described in compared.ours.values())
+    ours = sqlite3.connect(compared.url.removeprefix("sqlite:///"))
     ours.execute("INSERT INTO hook_log (event_name, hook_type, success) VALUES ('e', 'script', 1)")
     default_stamp = ours.execute("SELECT triggered_at FROM hook_log").fetchone()[0]
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", default_stamp)  # datetime('now'), as legacy
-    legacy.close()
     ours.close()
 
 
@@ -608,18 +521,16 @@ def test_baseline_schema_on_both_dialects(kernel):
 
 def test_legacy_rows_in_a_stamped_database(tmp_path):
     """A legacy SQLite database stamped at the baseline works with the repository unchanged."""
-    path = tmp_path / "legacy.db"
-    legacy = sqlite3.connect(path)
-    legacy.executescript(LEGACY_DDL)
-    legacy.execute("INSERT INTO hook_configs (name, event_name, script_path, created_at, updated_at, trigger_count)"
-                   " VALUES ('old', 'e', '/x', '2025-01-01T10:00:00', '2025-01-01T10:00:00', NULL)")
-    legacy.execute("INSERT INTO webhook_configs (name, event_name, url, secret, consecutive_failures, created_at,"
-                   " updated_at) VALUES ('w', '*', 'http://h', 'k', 12, '2025-01-01T10:00:00.5', '2025-01-01T10:00:00.5')")
-    legacy.execute("INSERT INTO hook_log (hook_id, event_name, hook_type, success, triggered_at)"
-                   " VALUES (1, 'e', 'script', 1, '2025-01-01T10:00:00')")
-    legacy.commit()
-    legacy.close()
-    with boot(f"sqlite:///{path}", auto_migrate=False) as kernel:
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    create_legacy_tables(
+        url, TABLES,
+        "INSERT INTO hook_configs (name, event_name, script_path, created_at, updated_at, trigger_count)"
+        " VALUES ('old', 'e', '/x', '2025-01-01T10:00:00', '2025-01-01T10:00:00', NULL)",
+        "INSERT INTO webhook_configs (name, event_name, url, secret, consecutive_failures, created_at,"
+        " updated_at) VALUES ('w', '*', 'http://h', 'k', 12, '2025-01-01T10:00:00.5', '2025-01-01T10:00:00.5')",
+        "INSERT INTO hook_log (hook_id, event_name, hook_type, success, triggered_at)"
+        " VALUES (1, 'e', 'script', 1, '2025-01-01T10:00:00')")
+    with boot(url, auto_migrate=False) as kernel:
         kernel.migrator.stamp({"hooks": "hooks_0001"})
         assert kernel.migrator.upgrade(domain="hooks") == []  # the baseline is the head: nothing to do
         repo = kernel.repo("hooks")

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, insert, inspect, select, update
+from sqlalchemy import insert, inspect, select, update
 
 from sublarr.core.timeutil import iso_in, utc_today
 from sublarr.plugins import jobs
@@ -32,39 +32,14 @@ from sublarr.plugins.jobs import (
 from sublarr.plugins.jobs import repository as jobs_repository
 from sublarr.plugins.jobs.models import DailyStats, Job
 from tests.conftest import boot
+from tests.domains.schema import compare_with_legacy, create_legacy_tables, describe
 
 jobs_table = Job.__table__
 daily_table = DailyStats.__table__
 JOB_KEYS = ["id", "file_path", "status", "source_format", "output_path", "error", "force", "created_at",
             "completed_at", "config_hash", "stats", "arr_context"]
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
-
-LEGACY_DDL = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    file_path TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'queued',
-    source_format TEXT DEFAULT '',
-    output_path TEXT DEFAULT '',
-    stats_json TEXT DEFAULT '{}',
-    error TEXT DEFAULT '',
-    force INTEGER DEFAULT 0,
-    bazarr_context_json TEXT DEFAULT '',
-    created_at TEXT NOT NULL,
-    completed_at TEXT DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS daily_stats (
-    date TEXT PRIMARY KEY,
-    translated INTEGER DEFAULT 0,
-    failed INTEGER DEFAULT 0,
-    skipped INTEGER DEFAULT 0,
-    by_format_json TEXT DEFAULT '{"ass": 0, "srt": 0}',
-    by_source_json TEXT DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS idx_jobs_status ON jobs(status);
-CREATE INDEX IF NOT EXISTS idx_jobs_created ON jobs(created_at);
-ALTER TABLE jobs ADD COLUMN config_hash TEXT DEFAULT ''
-"""
+TABLES = ("jobs", "daily_stats")
 
 
 def stored_job(kernel, job_id: str) -> dict | None:
@@ -366,17 +341,6 @@ def test_bad_stats_raise_value_error_and_write_nothing(kernel, args):
     assert stored_days(kernel) == []
 
 
-@pytest.fixture
-def patient_kernel(make_kernel):
-    """The test database with a long SQLite busy timeout, active for the test.
-
-    SQLite's busy handler polls with sleeps of up to 100 ms, so under a tight loop of eight writer
-    threads one thread can lose the race for the write lock for longer than the default 5 s. These
-    tests count lost updates and duplicates, not lock waits.
-    """
-    return make_kernel(db_busy_timeout_ms=120_000)
-
-
 def test_concurrent_stats_lose_no_update(patient_kernel):
     formats, sources = ("ass", "srt", "ssa", "vtt"), ("sonarr", "radarr")
 
@@ -452,52 +416,21 @@ def test_package_exports_every_function():
 
 # -- migrations ------------------------------------------------------------------------------------
 
-def describe(url: str, table: str) -> dict:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
-    try:
-        insp = inspect(engine)
-        pk = insp.get_pk_constraint(table)["constrained_columns"]
-        return {
-            "columns": [(c["name"], str(c["type"]), c["nullable"] or c["name"] in pk,
-                         c["default"] and c["default"].replace("::text", "")) for c in insp.get_columns(table)],
-            "pk": pk,
-            "indexes": sorted((i["name"], i["column_names"]) for i in insp.get_indexes(table)
-                              if not i["name"].startswith("sqlite_autoindex")),
-        }
-    finally:
-        engine.dispose()
-
-
-def legacy_database(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in LEGACY_DDL.split(";"):
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    engine.dispose()
-
-
-def at_baseline(url: str) -> None:
-    k = boot(url, auto_migrate=False)
-    k.migrator.upgrade(domain="jobs", revision="jobs_0001")
-    k.close()
-
-
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_baseline_reproduces_the_legacy_tables(empty_database, dialect):
-    legacy_url, url = empty_database("sqlite"), empty_database(dialect)
-    legacy_database(legacy_url)
-    at_baseline(url)
-    for table in ("jobs", "daily_stats"):
-        assert describe(url, table) == describe(legacy_url, table)
-    assert describe(url, "jobs")["indexes"] == [("idx_jobs_created", ["created_at"]), ("idx_jobs_status", ["status"])]
-    assert describe(url, "daily_stats")["columns"][4] == (
+    # defaults compared without PostgreSQL's ::text casts
+    compared = compare_with_legacy(empty_database, TABLES, "jobs", "jobs_0001", dialect=dialect, strip_casts=True)
+    assert compared.ours == compared.legacy
+    assert compared.ours["jobs"]["indexes"] == [("idx_jobs_created", ["created_at"], False),
+                                                ("idx_jobs_status", ["status"], False)]
+    assert compared.ours["daily_stats"]["columns"][4] == (
         "by_format_json", "TEXT", True, """'{"ass": 0, "srt": 0}'""")
 
 
 def test_head_adds_the_status_created_index(kernel):
-    assert ("idx_jobs_status_created", ["status", "created_at"]) in describe(kernel.database_url, "jobs")["indexes"]
-    assert [c[0] for c in describe(kernel.database_url, "jobs")["columns"]] == [
+    described = describe(kernel.database_url, "jobs")
+    assert ("idx_jobs_status_created", ["status", "created_at"], False) in described["indexes"]
+    assert [c[0] for c in described["columns"]] == [
         "id", "file_path", "status", "source_format", "output_path", "stats_json", "error", "force",
         "bazarr_context_json", "created_at", "completed_at", "config_hash"]
 
@@ -524,14 +457,10 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
 
 def test_legacy_rows_are_read_after_stamping_the_baseline(empty_database):
     url = empty_database("sqlite")
-    legacy_database(url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO jobs (id, file_path, status, stats_json, force, bazarr_context_json, "
-                             "created_at, completed_at, config_hash) VALUES ('1a2b3c4d', '/tv/a.mkv', 'completed', "
-                             "'{\"format\": \"ass\"}', 1, '{\"x\": 1}', '2024-01-01T10:00:00', "
-                             "'2024-01-01T10:05:00', 'h1')")
-    engine.dispose()
+    create_legacy_tables(url, TABLES, "INSERT INTO jobs (id, file_path, status, stats_json, force, bazarr_context_json, "
+                         "created_at, completed_at, config_hash) VALUES ('1a2b3c4d', '/tv/a.mkv', 'completed', "
+                         "'{\"format\": \"ass\"}', 1, '{\"x\": 1}', '2024-01-01T10:00:00', "
+                         "'2024-01-01T10:05:00', 'h1')")
     k = boot(url, auto_migrate=False)
     try:
         k.migrator.stamp({"jobs": "jobs_0001"})

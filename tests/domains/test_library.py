@@ -7,24 +7,19 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import func, inspect, select
 
 from sublarr.core import timeutil
 from sublarr.plugins import library
 from sublarr.plugins.library.models import UpgradeHistory
 from sublarr.plugins.providers.models import SubtitleDownload
 from tests.conftest import boot
+from tests.domains.schema import compare_with_legacy, create_legacy_tables
 
 DOWNLOAD_KEYS = ["id", "provider_name", "subtitle_id", "language", "format", "file_path", "score",
                  "downloaded_at", "subtitle_type"]
 UPGRADE_KEYS = ["id", "file_path", "old_format", "old_score", "new_format", "new_score", "provider_name",
                 "upgrade_reason", "upgraded_at"]
-LEGACY_DDL = """
-CREATE TABLE upgrade_history (id INTEGER PRIMARY KEY AUTOINCREMENT, file_path TEXT NOT NULL, old_format TEXT,
-    old_score INTEGER, new_format TEXT, new_score INTEGER, provider_name TEXT, upgrade_reason TEXT,
-    upgraded_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS idx_upgrade_history_path ON upgrade_history(file_path);
-"""
 TRICKY = ["it's \"quoted\"", "100% _under_ \\back", "Ünïcödé 字幕 🎬", "x" * 2000]  # the longest indexed value (MAX_INDEXED_BYTES)
 TRICKY_IDS = ["quotes", "like-metacharacters", "unicode", "long"]
 
@@ -298,40 +293,17 @@ def test_migrations_round_trip(storage, empty_database):
         k.close()
 
 
-def create_legacy_tables(url: str, *inserts: str) -> None:
-    legacy = create_engine(url)
-    with legacy.begin() as conn:
-        for statement in [*LEGACY_DDL.split(";"), *inserts]:
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    legacy.dispose()
-
-
-def described(engine, table):
-    """Columns (name, type, NOT NULL outside the key, default) and indexes."""
-    insp = inspect(engine)
-    columns = [(c["name"], str(c["type"]), bool(not c["nullable"] and not c.get("primary_key")), c["default"])
-               for c in insp.get_columns(table)]
-    return columns, {i["name"]: i["column_names"] for i in insp.get_indexes(table)}
-
-
 def test_baseline_matches_the_legacy_ddl_on_sqlite(empty_database):
-    legacy_url, url = empty_database("sqlite"), empty_database("sqlite")
-    create_legacy_tables(legacy_url)
-    k = boot(url)
-    legacy = create_engine(legacy_url)
-    try:
-        assert described(k.engine, "upgrade_history") == described(legacy, "upgrade_history")
-    finally:
-        legacy.dispose()
-        k.close()
+    compared = compare_with_legacy(empty_database, ["upgrade_history"])  # every domain at head
+    assert compared.ours == compared.legacy
 
 
 def test_an_adopted_legacy_table_keeps_its_rows(empty_database):
     url = empty_database("sqlite")
-    create_legacy_tables(url, "INSERT INTO upgrade_history (file_path, old_format, old_score, new_format, new_score, "
-                              "provider_name, upgrade_reason, upgraded_at) "
-                              "VALUES ('/a.mkv', 'srt', 10, 'ass', 90, 'jimaku', '', '2025-01-01T00:00:00')")
+    create_legacy_tables(url, ["upgrade_history"],
+                         "INSERT INTO upgrade_history (file_path, old_format, old_score, new_format, new_score, "
+                         "provider_name, upgrade_reason, upgraded_at) "
+                         "VALUES ('/a.mkv', 'srt', 10, 'ass', 90, 'jimaku', '', '2025-01-01T00:00:00')")
     k = boot(url, auto_migrate=False)
     try:
         k.migrator.stamp({"library": "library_0001"})

@@ -6,9 +6,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, create_engine, delete, func, insert, inspect, select, text, update
+from sqlalchemy import create_engine, delete, func, insert, inspect, select, text, update
 
 from sublarr.core.migrate import Migrator
 from sublarr.core.timeutil import now_iso, parse
@@ -33,8 +31,8 @@ from sublarr.plugins.profiles import (
 from sublarr.plugins.profiles.models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
 from sublarr.plugins.profiles.repository import ProfilesRepository
 from tests.conftest import boot
-from tests.domains.schema import at_revision as at_domain_revision
-from tests.domains.schema import describe, run_ddl
+from tests.domains.rows import count
+from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, describe, model_drift
 
 lp = LanguageProfile.__table__
 slp = SeriesLanguageProfile.__table__
@@ -50,11 +48,6 @@ SYNTHETIC_KEYS = ["id", "name", "source_language", "source_language_name", "targ
 LANGUAGE_SETTINGS = {"source_language": "ja", "source_language_name": "Japanese",
                      "target_language": "fr", "target_language_name": "French"}
 TRICKY = ["it's \"quoted\"", "100%_done\\", "日本語 – ünïcödé 🎬", "x" * 2000]  # the longest indexed value (MAX_INDEXED_BYTES)
-
-
-def count(kernel, table) -> int:
-    with kernel.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table)).scalar()
 
 
 def raw_rows(kernel, table) -> list[dict]:
@@ -451,60 +444,22 @@ def test_package_exports_both_name_sets():
 
 # -- migrations ---------------------------------------------------------------------------------------
 
-LEGACY_DDL = """
-CREATE TABLE IF NOT EXISTS language_profiles (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    source_language TEXT NOT NULL DEFAULT 'en',
-    source_language_name TEXT NOT NULL DEFAULT 'English',
-    target_languages_json TEXT NOT NULL DEFAULT '["de"]',
-    target_language_names_json TEXT NOT NULL DEFAULT '["German"]',
-    is_default INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL DEFAULT (datetime('now')),
-    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE TABLE IF NOT EXISTS series_language_profiles (
-    sonarr_series_id INTEGER PRIMARY KEY,
-    profile_id INTEGER NOT NULL,
-    FOREIGN KEY (profile_id) REFERENCES language_profiles(id) ON DELETE CASCADE
-);
-CREATE TABLE IF NOT EXISTS movie_language_profiles (
-    radarr_movie_id INTEGER PRIMARY KEY,
-    profile_id INTEGER NOT NULL,
-    FOREIGN KEY (profile_id) REFERENCES language_profiles(id) ON DELETE CASCADE
-);
-ALTER TABLE language_profiles ADD COLUMN translation_backend TEXT DEFAULT 'ollama';
-ALTER TABLE language_profiles ADD COLUMN fallback_chain_json TEXT DEFAULT '["ollama"]';
-ALTER TABLE language_profiles ADD COLUMN forced_preference TEXT DEFAULT 'disabled'
-"""
 TABLES = ("language_profiles", "series_language_profiles", "movie_language_profiles")
 
 
-def legacy_sqlite(url: str, extra: str = "") -> None:
-    run_ddl(url, LEGACY_DDL + ";" + extra)
-
-
-def at_revision(url: str, revision: str):
-    return at_domain_revision(url, "profiles", revision)
-
-
 def test_sqlite_baseline_reproduces_the_legacy_tables(empty_database):
-    legacy_url, ours_url = empty_database("sqlite"), empty_database("sqlite")
-    legacy_sqlite(legacy_url)
-    at_revision(ours_url, "profiles_0001").close()
-    for table in TABLES:
-        assert describe(ours_url, table) == describe(legacy_url, table), table
-    engine = create_engine(ours_url)
+    compared = compare_with_legacy(empty_database, TABLES, "profiles", "profiles_0001")
+    assert compared.ours == compared.legacy
+    assert compared.autoincrement("language_profiles")
+    engine = create_engine(compared.url)
     with engine.connect() as conn:
-        ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'language_profiles'").scalar()
         assert conn.execute(select(func.count()).select_from(lp)).scalar() == 0  # seeding is not baseline
     engine.dispose()
-    assert "AUTOINCREMENT" in ddl
 
 
 def test_postgresql_baseline_has_the_legacy_columns(empty_database):
     url = empty_database("postgresql")
-    at_revision(url, "profiles_0001").close()
+    at_revision(url, "profiles", "profiles_0001").close()
     described = describe(url, "language_profiles")
     assert [c[:3] for c in described["columns"]] == [
         ("id", "INTEGER", False), ("name", "TEXT", False), ("source_language", "TEXT", False),
@@ -540,14 +495,7 @@ def test_head_indexes_the_assignments(kernel):
 
 
 def test_models_describe_the_head_schema(kernel):
-    md = MetaData()
-    for table in (lp, slp, mlp):
-        table.to_metadata(md)
-    with kernel.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "compare_server_default": True,
-            "include_name": lambda name, kind, _parent: kind != "table" or name in md.tables})
-        assert compare_metadata(context, md) == []
+    assert model_drift(kernel, TABLES, server_defaults=True) == []
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
@@ -571,7 +519,7 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
 def test_legacy_sqlite_database_is_adopted_with_its_profiles(empty_database):
     url = empty_database("sqlite")
     now = "2024-01-01T10:00:00"
-    legacy_sqlite(url, f"""
+    create_legacy_tables(url, TABLES, f"""
         INSERT INTO language_profiles (name, is_default, created_at, updated_at) VALUES ('Default', 1, '{now}', '{now}');
         INSERT INTO language_profiles (name, created_at, updated_at) VALUES ('Kept', '{now}', '{now}');
         INSERT INTO series_language_profiles VALUES (1, 2);
@@ -591,7 +539,7 @@ def test_legacy_sqlite_database_is_adopted_with_its_profiles(empty_database):
 
 def test_a_key_without_cascade_is_rebuilt_on_sqlite(empty_database):
     url = empty_database("sqlite")
-    k = at_revision(url, "profiles_0002")
+    k = at_revision(url, "profiles", "profiles_0002")
     try:
         with k.engine.connect() as conn:  # rebuild the table as a copy without the cascade would be
             raw = conn.connection.dbapi_connection
@@ -617,7 +565,7 @@ def test_a_key_without_cascade_is_rebuilt_on_sqlite(empty_database):
 
 def test_a_missing_key_is_restored_on_postgresql(empty_database):
     url = empty_database("postgresql")
-    k = at_revision(url, "profiles_0002")
+    k = at_revision(url, "profiles", "profiles_0002")
     try:
         with k.engine.begin() as conn:
             for table in TABLES[1:]:

@@ -6,9 +6,7 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, create_engine, func, insert, inspect, select, update
+from sqlalchemy import func, insert, inspect, select, update
 
 from sublarr.core.timeutil import iso_in, now_iso, parse, utcnow
 from sublarr.plugins import providers
@@ -31,8 +29,7 @@ from sublarr.plugins.providers import (
 from sublarr.plugins.providers.models import ProviderCache, ProviderStats, SubtitleDownload
 from sublarr.plugins.providers.repository import ProvidersRepository
 from tests.conftest import boot
-from tests.domains.schema import at_revision as at_domain_revision
-from tests.domains.schema import describe, run_ddl
+from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, describe, model_drift
 
 cache = ProviderCache.__table__
 downloads = SubtitleDownload.__table__
@@ -485,73 +482,22 @@ def test_package_exports_both_name_sets():
 
 # -- migrations ----------------------------------------------------------------------------------------
 
-LEGACY_DDL = """
-CREATE TABLE IF NOT EXISTS provider_cache (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    provider_name TEXT NOT NULL,
-    query_hash TEXT NOT NULL,
-    results_json TEXT NOT NULL,
-    cached_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS subtitle_downloads (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    provider_name TEXT NOT NULL,
-    subtitle_id TEXT NOT NULL,
-    language TEXT NOT NULL,
-    format TEXT DEFAULT '',
-    file_path TEXT NOT NULL,
-    score INTEGER DEFAULT 0,
-    downloaded_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS provider_stats (
-    provider_name TEXT PRIMARY KEY,
-    total_searches INTEGER DEFAULT 0,
-    successful_downloads INTEGER DEFAULT 0,
-    failed_downloads INTEGER DEFAULT 0,
-    avg_score REAL DEFAULT 0,
-    last_success_at TEXT,
-    last_failure_at TEXT,
-    consecutive_failures INTEGER DEFAULT 0,
-    avg_response_time_ms REAL DEFAULT 0,
-    last_response_time_ms REAL DEFAULT 0,
-    auto_disabled INTEGER DEFAULT 0,
-    disabled_until TEXT DEFAULT '',
-    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE INDEX IF NOT EXISTS idx_provider_cache_hash ON provider_cache(provider_name, query_hash);
-CREATE INDEX IF NOT EXISTS idx_provider_cache_expires ON provider_cache(expires_at);
-CREATE INDEX IF NOT EXISTS idx_subtitle_downloads_path ON subtitle_downloads(file_path);
-CREATE INDEX IF NOT EXISTS idx_provider_stats_updated ON provider_stats(updated_at);
-ALTER TABLE subtitle_downloads ADD COLUMN subtitle_type TEXT DEFAULT 'full'
-"""
+# The legacy tables (tests/data/legacy.py) as in a file the final legacy release created
+# (created_stage=FINAL_STAGE, the default): provider_stats has its four response-time columns inline,
+# before updated_at, the physical order the baseline reproduces. A file created before legacy step 7
+# has them appended after updated_at; adopting that variant is tested in tests/data/test_adopt.py.
 TABLES = ("provider_cache", "subtitle_downloads", "provider_stats")
 
 
-def legacy_sqlite(url: str, extra: str = "") -> None:
-    run_ddl(url, LEGACY_DDL + ";" + extra)
-
-
-def at_revision(url: str, revision: str):
-    return at_domain_revision(url, "providers", revision)
-
-
 def test_sqlite_baseline_reproduces_the_legacy_tables(empty_database):
-    legacy_url, ours_url = empty_database("sqlite"), empty_database("sqlite")
-    legacy_sqlite(legacy_url)
-    at_revision(ours_url, "providers_0001").close()
-    for table in TABLES:
-        assert describe(ours_url, table) == describe(legacy_url, table), table
-    engine = create_engine(ours_url)
-    with engine.connect() as conn:
-        ddl = conn.exec_driver_sql("SELECT group_concat(sql) FROM sqlite_master WHERE type = 'table'").scalar()
-    engine.dispose()
-    assert ddl.count("AUTOINCREMENT") == 2  # provider_cache, subtitle_downloads
+    compared = compare_with_legacy(empty_database, TABLES, "providers", "providers_0001")
+    assert compared.ours == compared.legacy
+    assert [t for t in TABLES if compared.autoincrement(t)] == ["provider_cache", "subtitle_downloads"]
 
 
 def test_postgresql_baseline_has_the_legacy_columns_and_indexes(empty_database):
     url = empty_database("postgresql")
-    at_revision(url, "providers_0001").close()
+    at_revision(url, "providers", "providers_0001").close()
     described = describe(url, "provider_stats")
     assert [c[:3] for c in described["columns"]] == [
         ("provider_name", "TEXT", False), ("total_searches", "INTEGER", True),
@@ -581,14 +527,7 @@ def test_head_has_the_unique_cache_key_and_the_download_date_index(kernel):
 
 
 def test_models_describe_the_head_schema(kernel):
-    md = MetaData()
-    for table in (cache, downloads, stats):
-        table.to_metadata(md)
-    with kernel.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "compare_server_default": True,
-            "include_name": lambda name, kind, _parent: kind != "table" or name in md.tables})
-        assert compare_metadata(context, md) == []
+    assert model_drift(kernel, TABLES, server_defaults=True) == []
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
@@ -614,7 +553,7 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_duplicate_cache_rows_are_merged_keeping_the_newest(empty_database, dialect):
     url = empty_database(dialect)
-    k = at_revision(url, "providers_0001")
+    k = at_revision(url, "providers", "providers_0001")
     try:
         entries = [("p", "h", "oldest", "2024-01-01T00:00:00", "2999-01-01T00:00:00"),
                    ("p", "h", "newest", "2024-03-01T00:00:00", "2999-01-01T00:00:00"),
@@ -636,7 +575,7 @@ def test_duplicate_cache_rows_are_merged_keeping_the_newest(empty_database, dial
 
 def test_legacy_sqlite_database_is_adopted_with_its_rows(empty_database):
     url = empty_database("sqlite")
-    legacy_sqlite(url, """
+    create_legacy_tables(url, TABLES, """
         INSERT INTO provider_cache (provider_name, query_hash, results_json, cached_at, expires_at)
             VALUES ('combined', 'h', '[1]', '2024-01-01T00:00:00', '2999-01-01T00:00:00');
         INSERT INTO provider_cache (provider_name, query_hash, results_json, cached_at, expires_at)

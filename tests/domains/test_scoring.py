@@ -7,12 +7,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import inspect, select
 
 import sublarr.plugins.scoring as scoring
-from sublarr.core.models import Base
 from sublarr.plugins.scoring import (
     _DEFAULT_EPISODE_WEIGHTS,
     _DEFAULT_MOVIE_WEIGHTS,
@@ -30,6 +27,7 @@ from sublarr.plugins.scoring import (
 )
 from sublarr.plugins.scoring.models import ProviderScoreModifier, ScoringWeights
 from tests.conftest import boot
+from tests.domains.schema import at_revision, compare_with_legacy, describe, model_drift
 
 weights = ScoringWeights.__table__
 modifiers = ProviderScoreModifier.__table__
@@ -39,21 +37,7 @@ EPISODE = {"hash": 359, "series": 180, "year": 90, "season": 30, "episode": 30, 
 MOVIE = {"hash": 119, "title": 60, "year": 30, "release_group": 13, "source": 7, "audio_codec": 3,
          "resolution": 2, "hearing_impaired": 1, "format_bonus": 50}
 
-LEGACY_DDL = """
-CREATE TABLE IF NOT EXISTS scoring_weights (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    score_type TEXT NOT NULL,
-    weight_key TEXT NOT NULL,
-    weight_value INTEGER NOT NULL,
-    updated_at TEXT NOT NULL DEFAULT (datetime('now')),
-    UNIQUE(score_type, weight_key)
-);
-CREATE TABLE IF NOT EXISTS provider_score_modifiers (
-    provider_name TEXT PRIMARY KEY,
-    modifier INTEGER NOT NULL DEFAULT 0,
-    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-"""
+TABLES = ("scoring_weights", "provider_score_modifiers")
 
 STRINGS = ["it's \"quoted\"", "100% _match_ \\ esc", "Ünïcödé 字幕 🎬", "k" * 1200]  # indexed (composite) keys: <= 2600 bytes together
 
@@ -304,66 +288,28 @@ def test_package_exports_legacy_and_new_functions():
 
 # -- migrations ------------------------------------------------------------------------------------
 
-def describe(url: str, table: str) -> dict:
-    """Columns (order, type, nullability, default), primary key, unique keys and named indexes."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
-    try:
-        insp = inspect(engine)
-        pk = insp.get_pk_constraint(table)["constrained_columns"]
-        return {
-            "columns": [(c["name"], str(c["type"]), c["nullable"] or c["name"] in pk, c["default"])
-                        for c in insp.get_columns(table)],
-            "pk": pk,
-            "unique": sorted(u["column_names"] for u in insp.get_unique_constraints(table)),
-            "indexes": sorted((i["name"], i["column_names"]) for i in insp.get_indexes(table)
-                              if not i["name"].startswith("sqlite_autoindex") and "duplicates_constraint" not in i),
-        }
-    finally:
-        engine.dispose()
-
-
 def test_sqlite_baseline_reproduces_the_legacy_tables(empty_database):
-    legacy_url, ours_url = empty_database("sqlite"), empty_database("sqlite")
-    engine = create_engine(legacy_url)
-    with engine.begin() as conn:
-        for statement in LEGACY_DDL.split(";"):
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    engine.dispose()
-    k = boot(ours_url, auto_migrate=False)
-    k.migrator.upgrade(domain="scoring", revision="scoring_0001")
-    k.close()
-    for table in ("scoring_weights", "provider_score_modifiers"):
-        assert describe(ours_url, table) == describe(legacy_url, table), table
+    compared = compare_with_legacy(empty_database, TABLES, "scoring", "scoring_0001")
+    assert compared.ours == compared.legacy
 
 
 def test_postgresql_baseline_has_the_legacy_columns(empty_database):
     url = empty_database("postgresql")
-    k = boot(url, auto_migrate=False)
-    k.migrator.upgrade(domain="scoring", revision="scoring_0001")
-    k.close()
+    at_revision(url, "scoring", "scoring_0001").close()
     weights_table = describe(url, "scoring_weights")
     assert [c[:3] for c in weights_table["columns"]] == [
-        ("id", "INTEGER", True), ("score_type", "TEXT", False), ("weight_key", "TEXT", False),
+        ("id", "INTEGER", False), ("score_type", "TEXT", False), ("weight_key", "TEXT", False),
         ("weight_value", "INTEGER", False), ("updated_at", "TEXT", False)]
     assert "to_char" in weights_table["columns"][4][3]
     assert weights_table["unique"] == [["score_type", "weight_key"]]
     modifiers_table = describe(url, "provider_score_modifiers")
     assert [c[:4] for c in modifiers_table["columns"][:2]] == [
-        ("provider_name", "TEXT", True, None), ("modifier", "INTEGER", False, "0")]
+        ("provider_name", "TEXT", False, None), ("modifier", "INTEGER", False, "0")]
     assert modifiers_table["pk"] == ["provider_name"]
 
 
 def test_models_match_the_migrated_schema(kernel):
-    owned = {"scoring_weights", "provider_score_modifiers"}
-
-    def include_object(obj, name, type_, reflected, compare_to):
-        table = obj if type_ == "table" else getattr(obj, "table", None)
-        return table is None or table.name in owned
-
-    with kernel.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
-        assert compare_metadata(context, Base.metadata) == []
+    assert model_drift(kernel, TABLES) == []
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])

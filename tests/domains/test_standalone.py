@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import inspect, select
 
 import sublarr.plugins.standalone as standalone_pkg
 from sublarr.core.timeutil import iso_in, now_iso, parse, utcnow
 from sublarr.plugins.cache.models import AnidbMapping
 from sublarr.plugins.standalone.models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
 from tests.conftest import boot
+from tests.domains.rows import counts, set_columns
+from tests.domains.schema import compare_with_legacy, create_legacy_tables, describe_sqlite, model_drift
 
 TABLES = ("watched_folders", "standalone_series", "standalone_movies", "metadata_cache")
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
@@ -28,76 +27,10 @@ METADATA_KEYS = ["cache_key", "provider", "response_json", "cached_at", "expires
 TRICKY = ["it's \"quoted\"", "/media/100%_done\\", "/média/Ünïcødé ✓ 字幕", "/m/" + "x" * 1997]  # the longest indexed value (MAX_INDEXED_BYTES)
 OLD = "2000-01-01T00:00:00.000000"
 
-# The legacy DDL of these tables (legacy-reference-a.md §2.2), to compare the baseline against.
-LEGACY_DDL = """
-CREATE TABLE watched_folders (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    path TEXT NOT NULL UNIQUE,
-    label TEXT DEFAULT '',
-    media_type TEXT DEFAULT 'auto',
-    enabled INTEGER DEFAULT 1,
-    last_scan_at TEXT DEFAULT '',
-    created_at TEXT NOT NULL DEFAULT (datetime('now')),
-    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE TABLE standalone_series (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    title TEXT NOT NULL,
-    year INTEGER,
-    folder_path TEXT NOT NULL,
-    tmdb_id INTEGER,
-    tvdb_id INTEGER,
-    anilist_id INTEGER,
-    imdb_id TEXT DEFAULT '',
-    poster_url TEXT DEFAULT '',
-    is_anime INTEGER DEFAULT 0,
-    episode_count INTEGER DEFAULT 0,
-    season_count INTEGER DEFAULT 0,
-    metadata_source TEXT DEFAULT '',
-    created_at TEXT NOT NULL DEFAULT (datetime('now')),
-    updated_at TEXT NOT NULL DEFAULT (datetime('now')),
-    UNIQUE(folder_path)
-);
-CREATE INDEX idx_standalone_series_tmdb ON standalone_series(tmdb_id);
-CREATE INDEX idx_standalone_series_anilist ON standalone_series(anilist_id);
-CREATE TABLE standalone_movies (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    title TEXT NOT NULL,
-    year INTEGER,
-    file_path TEXT NOT NULL UNIQUE,
-    tmdb_id INTEGER,
-    imdb_id TEXT DEFAULT '',
-    poster_url TEXT DEFAULT '',
-    metadata_source TEXT DEFAULT '',
-    created_at TEXT NOT NULL DEFAULT (datetime('now')),
-    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE INDEX idx_standalone_movies_tmdb ON standalone_movies(tmdb_id);
-CREATE TABLE metadata_cache (
-    cache_key TEXT PRIMARY KEY,
-    provider TEXT NOT NULL,
-    response_json TEXT NOT NULL,
-    cached_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
-CREATE INDEX idx_metadata_cache_expires ON metadata_cache(expires_at);
-"""
-
 
 @pytest.fixture
 def repo(kernel):
     return kernel.repo("standalone")
-
-
-def counts(kernel) -> dict[str, int]:
-    with kernel.engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in TABLES}
-
-
-def set_columns(kernel, table, where, **values):
-    """Write values the public API would not (backdated timestamps, legacy-shaped rows)."""
-    with kernel.engine.begin() as conn:
-        conn.execute(update(table).where(where).values(**values))
 
 
 def patient_repo(make_kernel):
@@ -121,7 +54,7 @@ def test_upsert_watched_folder_inserts_then_updates_and_returns_the_id(kernel, r
     after = repo.get_watched_folder(folder_id)
     assert (after["label"], after["media_type"], after["enabled"]) == ("", "auto", 0)  # every listed field
     assert after["created_at"] == row["created_at"] and after["updated_at"] > OLD
-    assert counts(kernel)["watched_folders"] == 1
+    assert counts(kernel, TABLES)["watched_folders"] == 1
 
 
 def test_re_upserts_draw_no_ids(repo):
@@ -159,7 +92,7 @@ def test_create_watched_folder_returns_the_existing_folder(kernel, repo):
     disabled = repo.upsert_watched_folder("/media/off", enabled=False)
     assert repo.create_watched_folder("/media/off")["id"] == disabled
     assert repo.create_watched_folder("/media/off")["enabled"] == 0
-    assert counts(kernel)["watched_folders"] == 2
+    assert counts(kernel, TABLES)["watched_folders"] == 2
 
 
 def test_watched_folder_missing_rows(repo):
@@ -226,7 +159,7 @@ def test_upsert_standalone_series_returns_the_id_and_overwrites_every_field(kern
         "anilist_id": None, "imdb_id": "", "poster_url": "", "is_anime": 0, "episode_count": 0,
         "season_count": 0, "metadata_source": ""}
     assert again["created_at"] == row["created_at"] and again["updated_at"] > OLD
-    assert counts(kernel)["standalone_series"] == 1
+    assert counts(kernel, TABLES)["standalone_series"] == 1
 
 
 def test_series_getters_ordering_and_delete(repo):
@@ -249,7 +182,7 @@ def test_bad_series_and_movie_values_raise_and_write_nothing(kernel, repo, kind)
     upsert = repo.upsert_standalone_series if kind == "series" else repo.upsert_standalone_movie
     path = "folder_path" if kind == "series" else "file_path"
     existing = upsert("T", "/existing")
-    before = counts(kernel)
+    before = counts(kernel, TABLES)
     bad_values = [{"title": None}, {path: None}, {path: ""}, {path: 5}, {"year": "2020"}, {"year": 2020.0},
                   {"tmdb_id": "1"}, {"imdb_id": None}, {"poster_url": 1}, {"metadata_source": None},
                   {"title": "nul\x00"}]
@@ -259,7 +192,7 @@ def test_bad_series_and_movie_values_raise_and_write_nothing(kernel, repo, kind)
     for bad in bad_values:
         with pytest.raises(ValueError):
             upsert(**{"title": "T", path: "/existing", **bad})
-    assert counts(kernel) == before
+    assert counts(kernel, TABLES) == before
     getter = repo.get_standalone_series if kind == "series" else repo.get_standalone_movie
     assert getter(existing)["title"] == "T"
     for bad_id in ("1", 1.0, True):
@@ -292,7 +225,7 @@ def test_upsert_standalone_movie_and_getters(kernel, repo):
     assert repo.get_standalone_movie(999) is None and repo.get_standalone_movies(999) is None
     assert repo.get_standalone_movie_by_path("/movies/") is None
     assert repo.delete_standalone_movie(a) is True and repo.delete_standalone_movie(a) is False
-    assert counts(kernel)["standalone_movies"] == 2
+    assert counts(kernel, TABLES)["standalone_movies"] == 2
 
 
 # -- metadata cache ------------------------------------------------------------------------------
@@ -310,7 +243,7 @@ def test_cache_metadata_round_trip_and_replace(kernel, repo):
     replaced = repo.get_metadata_cache("tmdb:tv:1")
     assert (replaced["provider"], replaced["response_json"]) == ("anilist", "[]")
     assert abs((parse(replaced["expires_at"]) - utcnow()).total_seconds() - 86400) < 60
-    assert counts(kernel)["metadata_cache"] == 1
+    assert counts(kernel, TABLES)["metadata_cache"] == 1
 
 
 def test_cache_metadata_ttl_default_comes_from_settings(make_kernel):
@@ -345,7 +278,7 @@ def test_bad_metadata_values_raise_and_write_nothing(kernel, repo):
             repo.cache_metadata(**{"cache_key": "k", "provider": "p", "response_json": "{}", **bad})
     with pytest.raises(ValueError):
         repo.get_cached_metadata(None)
-    assert counts(kernel)["metadata_cache"] == 0
+    assert counts(kernel, TABLES)["metadata_cache"] == 0
 
 
 # -- AniDB (cache domain) ------------------------------------------------------------------------
@@ -424,7 +357,7 @@ def test_concurrent_upserts_create_one_row(make_kernel):
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(work, range(8)))
     assert len(set.union(*results)) == 4  # every caller got the same id per key
-    assert counts(repo.kernel) == {"watched_folders": 2, "standalone_series": 1, "standalone_movies": 1,
+    assert counts(repo.kernel, TABLES) == {"watched_folders": 2, "standalone_series": 1, "standalone_movies": 1,
                                    "metadata_cache": 0}
 
 
@@ -433,7 +366,7 @@ def test_concurrent_metadata_writes_keep_one_row(make_kernel):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda n: [repo.cache_metadata("tmdb:tv:1", "tmdb", f"{n}-{i}") for i in range(100)],
                       range(8)))
-    assert counts(repo.kernel)["metadata_cache"] == 1
+    assert counts(repo.kernel, TABLES)["metadata_cache"] == 1
     assert re.match(r"^\d-\d+$", repo.get_cached_metadata("tmdb:tv:1")["response_json"])
 
 
@@ -446,11 +379,7 @@ def test_single_linear_head(kernel):
 
 
 def test_models_match_the_migrated_schema(kernel):
-    with kernel.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "compare_type": True,
-            "include_object": lambda obj, name, type_, reflected, other: type_ != "table" or name in TABLES})
-        assert compare_metadata(ctx, WatchedFolder.metadata) == []
+    assert model_drift(kernel, TABLES) == []
 
 
 def test_migrations_round_trip(storage, empty_database):
@@ -467,33 +396,10 @@ def test_migrations_round_trip(storage, empty_database):
         assert kernel.repo("standalone").upsert_watched_folder("/a") == 1
 
 
-def test_baseline_reproduces_the_legacy_sqlite_schema(tmp_path, empty_database):
-    legacy = sqlite3.connect(tmp_path / "legacy.db")
-    legacy.executescript(LEGACY_DDL)
-    url = empty_database("sqlite")
-    with boot(url):
-        pass
-    ours = sqlite3.connect(url.removeprefix("sqlite:///"))
-    for table in TABLES:
-        # (name, type, notnull, default, pk); a primary key is NOT NULL here, implicitly nullable there
-        def columns(conn, table=table):
-            return [(c[1], c[2], c[3] if not c[5] else None, c[4], c[5])
-                    for c in conn.execute(f"PRAGMA table_info({table})")]
-
-        def indexes(conn, table=table):
-            """Named indexes, and the column lists of the UNIQUE / primary-key autoindexes."""
-            found = {}
-            for index in conn.execute(f"PRAGMA index_list({table})"):
-                key = index[1] if index[1].startswith("idx_") else f"{index[3]}:{index[2]}"
-                found[key] = [c[2] for c in conn.execute(f"PRAGMA index_info('{index[1]}')")]
-            return found
-
-        assert columns(ours) == columns(legacy), table
-        assert indexes(ours) == indexes(legacy), table
-        sql = ours.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
-        assert ("AUTOINCREMENT" in sql) == (table != "metadata_cache")
-    legacy.close()
-    ours.close()
+def test_baseline_reproduces_the_legacy_sqlite_schema(empty_database):
+    compared = compare_with_legacy(empty_database, TABLES, describer=describe_sqlite)  # every domain at head
+    assert compared.ours == compared.legacy
+    assert {t: d["autoincrement"] for t, d in compared.ours.items()} == {t: t != "metadata_cache" for t in TABLES}
 
 
 def test_baseline_schema_on_both_dialects(kernel):
@@ -528,18 +434,15 @@ def test_baseline_schema_on_both_dialects(kernel):
 
 def test_legacy_rows_in_a_stamped_database(tmp_path):
     """A legacy SQLite database stamped at the baseline works with the repository unchanged."""
-    path = tmp_path / "legacy.db"
-    legacy = sqlite3.connect(path)
-    legacy.executescript(LEGACY_DDL)
-    legacy.execute("INSERT INTO watched_folders (path, label, created_at, updated_at)"
-                   " VALUES ('/old', 'Old', '2025-01-01T10:00:00', '2025-01-01T10:00:00')")
-    legacy.execute("INSERT INTO standalone_series (title, folder_path, is_anime, created_at, updated_at)"
-                   " VALUES ('Old', '/old/s', 1, '2025-01-01 10:00:00', '2025-01-01 10:00:00')")
-    legacy.execute("INSERT INTO metadata_cache VALUES ('k', 'tmdb', '{}', '2025-01-01T10:00:00',"
-                   " '2999-01-01T10:00:00')")
-    legacy.commit()
-    legacy.close()
-    with boot(f"sqlite:///{path}", auto_migrate=False) as kernel:
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    create_legacy_tables(
+        url, TABLES,
+        "INSERT INTO watched_folders (path, label, created_at, updated_at)"
+        " VALUES ('/old', 'Old', '2025-01-01T10:00:00', '2025-01-01T10:00:00')",
+        "INSERT INTO standalone_series (title, folder_path, is_anime, created_at, updated_at)"
+        " VALUES ('Old', '/old/s', 1, '2025-01-01 10:00:00', '2025-01-01 10:00:00')",
+        "INSERT INTO metadata_cache VALUES ('k', 'tmdb', '{}', '2025-01-01T10:00:00', '2999-01-01T10:00:00')")
+    with boot(url, auto_migrate=False) as kernel:
         kernel.migrator.stamp({"standalone": "standalone_0001"})
         assert kernel.migrator.upgrade(domain="standalone") == []  # the baseline is the head
         repo = kernel.repo("standalone")

@@ -10,7 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import inspect
 
 from sublarr.plugins import translation
 from sublarr.plugins.translation.models import (
@@ -20,6 +20,8 @@ from sublarr.plugins.translation.models import (
     TranslationConfigHistory,
 )
 from tests.conftest import boot
+from tests.domains.rows import count, set_columns
+from tests.domains.schema import compare_with_legacy, create_legacy_tables
 
 TRICKY = ["it's \"quoted\"", "100% _under_ \\back", "Ünïcödé 字幕 🎬", "x" * 2000]  # the longest indexed value (MAX_INDEXED_BYTES)
 TRICKY_IDS = ["quotes", "like-metacharacters", "unicode", "long"]
@@ -31,37 +33,7 @@ BACKEND_KEYS = ["backend_name", "total_requests", "successful_translations", "fa
                 "total_characters", "avg_response_time_ms", "last_response_time_ms", "last_success_at",
                 "last_failure_at", "last_error", "consecutive_failures", "updated_at"]
 
-LEGACY_DDL = """
-CREATE TABLE translation_config_history (id INTEGER PRIMARY KEY AUTOINCREMENT, config_hash TEXT NOT NULL UNIQUE,
-    ollama_model TEXT, prompt_template TEXT, target_language TEXT, first_used_at TEXT NOT NULL,
-    last_used_at TEXT NOT NULL);
-CREATE TABLE glossary_entries (id INTEGER PRIMARY KEY AUTOINCREMENT, series_id INTEGER NOT NULL,
-    source_term TEXT NOT NULL, target_term TEXT NOT NULL, notes TEXT DEFAULT '',
-    created_at TEXT NOT NULL DEFAULT (datetime('now')), updated_at TEXT NOT NULL DEFAULT (datetime('now')));
-CREATE INDEX IF NOT EXISTS idx_glossary_series_id ON glossary_entries(series_id);
-CREATE INDEX IF NOT EXISTS idx_glossary_source_term ON glossary_entries(source_term);
-CREATE TABLE prompt_presets (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
-    prompt_template TEXT NOT NULL, is_default INTEGER DEFAULT 0,
-    created_at TEXT NOT NULL DEFAULT (datetime('now')), updated_at TEXT NOT NULL DEFAULT (datetime('now')));
-CREATE TABLE translation_backend_stats (backend_name TEXT PRIMARY KEY, total_requests INTEGER DEFAULT 0,
-    successful_translations INTEGER DEFAULT 0, failed_translations INTEGER DEFAULT 0,
-    total_characters INTEGER DEFAULT 0, avg_response_time_ms REAL DEFAULT 0, last_response_time_ms REAL DEFAULT 0,
-    last_success_at TEXT, last_failure_at TEXT, last_error TEXT DEFAULT '', consecutive_failures INTEGER DEFAULT 0,
-    updated_at TEXT NOT NULL DEFAULT (datetime('now')));
-CREATE INDEX IF NOT EXISTS idx_translation_backend_stats_updated ON translation_backend_stats(updated_at);
-"""
 TABLES = ["translation_config_history", "glossary_entries", "prompt_presets", "translation_backend_stats"]
-
-
-def count(kernel, model) -> int:
-    with kernel.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(model.__table__)).scalar_one()
-
-
-def set_columns(kernel, model, where, **values) -> None:
-    """Write columns directly (timestamps, legacy NULLs) to set up a scenario."""
-    with kernel.engine.begin() as conn:
-        conn.execute(model.__table__.update().where(where).values(**values))
 
 
 def test_package_exports_legacy_and_repository_names(kernel):
@@ -622,26 +594,9 @@ def described(engine, table):
     return columns, indexes, uniques
 
 
-def create_legacy_tables(url: str, *inserts: str) -> None:
-    legacy = create_engine(url)
-    with legacy.begin() as conn:
-        for statement in [*LEGACY_DDL.split(";"), *inserts]:
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    legacy.dispose()
-
-
 def test_baseline_matches_the_legacy_ddl_on_sqlite(empty_database):
-    legacy_url, url = empty_database("sqlite"), empty_database("sqlite")
-    create_legacy_tables(legacy_url)
-    k = boot(url)
-    legacy = create_engine(legacy_url)
-    try:
-        for table in TABLES:
-            assert described(k.engine, table) == described(legacy, table), table
-    finally:
-        legacy.dispose()
-        k.close()
+    compared = compare_with_legacy(empty_database, TABLES)  # every domain at head
+    assert compared.ours == compared.legacy
 
 
 def test_baseline_schema_on_both_dialects(kernel):
@@ -708,7 +663,7 @@ def test_an_adopted_legacy_database_gets_the_seed_only_when_it_has_no_preset(emp
     rows = ["INSERT INTO glossary_entries (series_id, source_term, target_term) VALUES (1, 'a', 'b')"]
     if with_presets:
         rows.append("INSERT INTO prompt_presets (name, prompt_template, is_default) VALUES ('Mine', 'legacy text', 1)")
-    create_legacy_tables(url, *rows)
+    create_legacy_tables(url, TABLES, *rows)
     k = boot(url, auto_migrate=False)
     try:
         k.migrator.stamp({"translation": "translation_0001"})

@@ -40,6 +40,7 @@ from sublarr.plugins.wanted import (
 )
 from sublarr.plugins.wanted.models import WantedItem
 from tests.conftest import boot
+from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables
 
 items_table = WantedItem.__table__
 ROW_KEYS = ["id", "item_type", "sonarr_series_id", "sonarr_episode_id", "radarr_movie_id", "title", "season_episode",
@@ -47,41 +48,6 @@ ROW_KEYS = ["id", "item_type", "sonarr_series_id", "sonarr_episode_id", "radarr_
             "added_at", "updated_at", "upgrade_candidate", "current_score", "target_language", "instance_name",
             "standalone_series_id", "standalone_movie_id", "subtitle_type"]
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
-
-# The legacy SCHEMA statement plus the legacy _run_migrations ALTER TABLEs, in their order.
-LEGACY_DDL = """
-CREATE TABLE IF NOT EXISTS wanted_items (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_type TEXT NOT NULL,
-    sonarr_series_id INTEGER,
-    sonarr_episode_id INTEGER,
-    radarr_movie_id INTEGER,
-    title TEXT NOT NULL DEFAULT '',
-    season_episode TEXT DEFAULT '',
-    file_path TEXT NOT NULL,
-    existing_sub TEXT DEFAULT '',
-    missing_languages TEXT DEFAULT '[]',
-    status TEXT NOT NULL DEFAULT 'wanted',
-    last_search_at TEXT DEFAULT '',
-    search_count INTEGER DEFAULT 0,
-    error TEXT DEFAULT '',
-    added_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_wanted_status ON wanted_items(status);
-CREATE INDEX IF NOT EXISTS idx_wanted_item_type ON wanted_items(item_type);
-CREATE INDEX IF NOT EXISTS idx_wanted_file_path ON wanted_items(file_path);
-CREATE INDEX IF NOT EXISTS idx_wanted_sonarr_series ON wanted_items(sonarr_series_id);
-CREATE INDEX IF NOT EXISTS idx_wanted_sonarr_episode ON wanted_items(sonarr_episode_id);
-CREATE INDEX IF NOT EXISTS idx_wanted_radarr_movie ON wanted_items(radarr_movie_id);
-ALTER TABLE wanted_items ADD COLUMN upgrade_candidate INTEGER DEFAULT 0;
-ALTER TABLE wanted_items ADD COLUMN current_score INTEGER DEFAULT 0;
-ALTER TABLE wanted_items ADD COLUMN target_language TEXT DEFAULT '';
-ALTER TABLE wanted_items ADD COLUMN instance_name TEXT DEFAULT '';
-ALTER TABLE wanted_items ADD COLUMN standalone_series_id INTEGER;
-ALTER TABLE wanted_items ADD COLUMN standalone_movie_id INTEGER;
-ALTER TABLE wanted_items ADD COLUMN subtitle_type TEXT DEFAULT 'full'
-"""
 
 
 def stored(kernel) -> list[dict]:
@@ -324,17 +290,6 @@ def test_batch_upsert_without_returning_looks_the_ids_up(make_kernel):
     ids = repo.upsert_wanted_items([episode("/tv/a.mkv"), episode("/tv/b.mkv", target_language="de")])
     assert ids[1] == existing and ids[0] != existing
     assert repo.get_wanted_item(ids[0])["file_path"] == "/tv/a.mkv"
-
-
-@pytest.fixture
-def patient_kernel(make_kernel):
-    """The test database with a long SQLite busy timeout, active for the test.
-
-    SQLite's busy handler polls with sleeps of up to 100 ms, so under a tight loop of eight writer
-    threads one thread can lose the race for the write lock for longer than the default 5 s. These
-    tests count lost updates and duplicates, not lock waits.
-    """
-    return make_kernel(db_busy_timeout_ms=120_000)
 
 
 # -- concurrency -----------------------------------------------------------------------------------
@@ -659,44 +614,25 @@ def describe(url: str) -> dict:
         engine.dispose()
 
 
-def at_revision(url: str, revision: str):
-    k = boot(url, auto_migrate=False)
-    k.migrator.upgrade(domain="wanted", revision=revision)
-    return k
-
-
-def legacy_database(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in LEGACY_DDL.split(";"):
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    engine.dispose()
-
-
 LEGACY_INDEXES = [("idx_wanted_file_path", ["file_path"]), ("idx_wanted_item_type", ["item_type"]),
                   ("idx_wanted_radarr_movie", ["radarr_movie_id"]), ("idx_wanted_sonarr_episode", ["sonarr_episode_id"]),
                   ("idx_wanted_sonarr_series", ["sonarr_series_id"]), ("idx_wanted_status", ["status"])]
 
 
 def test_sqlite_baseline_reproduces_the_legacy_table(empty_database):
-    legacy_url, ours_url = empty_database("sqlite"), empty_database("sqlite")
-    legacy_database(legacy_url)
-    at_revision(ours_url, "wanted_0001").close()
-    ours = describe(ours_url)
-    assert ours == describe(legacy_url)
+    # the legacy SCHEMA statement plus the _run_migrations ALTER TABLE columns, in their order
+    compared = compare_with_legacy(empty_database, ["wanted_items"], "wanted", "wanted_0001")
+    assert compared.ours == compared.legacy
+    ours = describe(compared.url)  # this file's describe: also the names of unique keys
+    assert ours == describe(compared.legacy_url)
     assert ours["indexes"] == LEGACY_INDEXES and ours["unique"] == []
-    engine = create_engine(ours_url)
-    with engine.connect() as conn:
-        assert "AUTOINCREMENT" in conn.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE name = 'wanted_items'").scalar()
-    engine.dispose()
+    assert compared.autoincrement("wanted_items")
 
 
 def test_postgresql_baseline_has_the_legacy_columns_and_indexes(empty_database):
     legacy_url, url = empty_database("sqlite"), empty_database("postgresql")
-    legacy_database(legacy_url)
-    at_revision(url, "wanted_0001").close()
+    create_legacy_tables(legacy_url, ["wanted_items"])
+    at_revision(url, "wanted", "wanted_0001").close()
     ours, legacy = describe(url), describe(legacy_url)
     assert [c[:3] for c in ours["columns"]] == [c[:3] for c in legacy["columns"]]
     assert [c[3] for c in ours["columns"][1:]] == [c[3] for c in legacy["columns"][1:]]
@@ -785,7 +721,7 @@ def test_identity_migration_downgrades_to_the_legacy_shape(kernel):
 
 def test_legacy_database_with_duplicates_is_adopted(empty_database):
     url = empty_database("sqlite")
-    legacy_database(url)
+    create_legacy_tables(url, ["wanted_items"])
     engine = create_engine(url)
     with engine.begin() as conn:
         for title, language in (("first", ""), ("second", None), ("german", "de")):

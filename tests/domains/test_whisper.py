@@ -6,25 +6,16 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import func, inspect, select
 
 from sublarr.plugins import whisper
 from sublarr.plugins.whisper.models import WhisperJob
 from tests.conftest import boot
+from tests.domains.schema import compare_with_legacy, create_legacy_tables
 
 JOB_KEYS = ["id", "file_path", "language", "status", "progress", "phase", "backend_name", "detected_language",
             "language_probability", "srt_content", "segment_count", "duration_seconds", "processing_time_ms",
             "error", "created_at", "started_at", "completed_at"]
-LEGACY_DDL = """
-CREATE TABLE whisper_jobs (id TEXT PRIMARY KEY, file_path TEXT NOT NULL, language TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT 'queued', progress REAL DEFAULT 0.0, phase TEXT DEFAULT '',
-    backend_name TEXT DEFAULT '', detected_language TEXT DEFAULT '', language_probability REAL DEFAULT 0.0,
-    srt_content TEXT DEFAULT '', segment_count INTEGER DEFAULT 0, duration_seconds REAL DEFAULT 0.0,
-    processing_time_ms REAL DEFAULT 0.0, error TEXT DEFAULT '', created_at TEXT NOT NULL,
-    started_at TEXT DEFAULT '', completed_at TEXT DEFAULT '');
-CREATE INDEX IF NOT EXISTS idx_whisper_jobs_status ON whisper_jobs(status);
-CREATE INDEX IF NOT EXISTS idx_whisper_jobs_created ON whisper_jobs(created_at);
-"""
 TRICKY = ["it's \"quoted\"", "100% _under_ \\back", "Ünïcödé 字幕 🎬", "x" * 2000]  # the longest indexed value (MAX_INDEXED_BYTES)
 
 
@@ -325,39 +316,16 @@ def test_migrations_round_trip(storage, empty_database):
         k.close()
 
 
-def create_legacy_tables(url: str, *inserts: str) -> None:
-    legacy = create_engine(url)
-    with legacy.begin() as conn:
-        for statement in [*LEGACY_DDL.split(";"), *inserts]:
-            if statement.strip():
-                conn.exec_driver_sql(statement)
-    legacy.dispose()
-
-
-def described(engine, table):
-    """Columns (name, type, NOT NULL outside the key, default) and indexes."""
-    insp = inspect(engine)
-    columns = [(c["name"], str(c["type"]), bool(not c["nullable"] and not c.get("primary_key")),
-                normalised_default(c["default"])) for c in insp.get_columns(table)]
-    return columns, {i["name"]: i["column_names"] for i in insp.get_indexes(table)}
-
-
 def test_baseline_matches_the_legacy_ddl_on_sqlite(empty_database):
-    legacy_url, url = empty_database("sqlite"), empty_database("sqlite")
-    create_legacy_tables(legacy_url)
-    k = boot(url)
-    legacy = create_engine(legacy_url)
-    try:
-        assert described(k.engine, "whisper_jobs") == described(legacy, "whisper_jobs")
-    finally:
-        legacy.dispose()
-        k.close()
+    compared = compare_with_legacy(empty_database, ["whisper_jobs"])  # every domain at head
+    assert compared.ours == compared.legacy
 
 
 def test_an_adopted_legacy_table_keeps_its_rows(empty_database):
     url = empty_database("sqlite")
-    create_legacy_tables(url, "INSERT INTO whisper_jobs (id, file_path, created_at, status, processing_time_ms) "
-                              "VALUES ('old', '/a.mkv', '2025-01-01T00:00:00', 'completed', 12.5)")
+    create_legacy_tables(url, ["whisper_jobs"],
+                         "INSERT INTO whisper_jobs (id, file_path, created_at, status, processing_time_ms) "
+                         "VALUES ('old', '/a.mkv', '2025-01-01T00:00:00', 'completed', 12.5)")
     k = boot(url, auto_migrate=False)
     try:
         k.migrator.stamp({"whisper": "whisper_0001"})

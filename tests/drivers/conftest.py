@@ -3,15 +3,12 @@
 The shared Redis (``redis_url`` from tests/conftest.py, DB 15 by default, flushed once per
 session) serves the contract tests; every test uses its own key prefix and queue name, so
 tests never see each other's data. Fault tests start their own ``redis-server`` on a free
-port (:class:`RedisServer`), because they kill it.
+port (:class:`tests.servers.RedisServer`), because they kill it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -22,7 +19,7 @@ from sublarr.core.settings import Settings, load_settings
 from sublarr.drivers.base import TERMINAL_STATUSES, JobInfo, QueueDriver
 from sublarr.drivers.memory_cache import MemoryCache
 from sublarr.drivers.memory_queue import MemoryQueue
-from tests.conftest import server_missing
+from tests.servers import private_redis_servers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -127,90 +124,10 @@ def wait_until(condition, timeout: float = 5.0, what: str = "condition") -> None
 
 # -- our own redis-server -----------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    """A private ``redis-server`` that a test may kill and restart on the same port.
-
-    ``persistent=True`` keeps an append-only file fsynced on every write, so data written
-    before a kill is there after the restart (what an RQ deployment needs); otherwise the
-    server keeps nothing on disk.
-    """
-
-    def __init__(self, binary: str, directory: Path, persistent: bool = False, password: str | None = None):
-        self.binary = binary
-        self.directory = directory
-        self.persistent = persistent
-        self.password = password
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")]
-        if self.persistent:
-            args += ["--appendonly", "yes", "--appendfsync", "always"]
-        else:
-            args += ["--appendonly", "no"]
-        if self.password:
-            args += ["--requirepass", self.password]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not self.ping():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"redis-server on port {self.port} did not start:\n{log}")
-            time.sleep(0.02)
-        return self
-
-    def ping(self) -> bool:
-        import redis
-
-        try:
-            client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
-            try:
-                return bool(client.ping())
-            finally:
-                client.close()
-        except redis.exceptions.RedisError:
-            return False
-
-    def kill(self) -> None:
-        """SIGKILL: the server gets no chance to save or to close connections politely."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-
-
 @pytest.fixture
 def redis_server(tmp_path):
-    """Factory: ``redis_server(persistent=False, password=None)`` starts a private server."""
-    binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server")
-                                              else None)
-    if binary is None:
-        server_missing("redis-server binary", "not on PATH (the fault tests start their own server)")
-    servers: list[RedisServer] = []
-
-    def start(persistent: bool = False, password: str | None = None) -> RedisServer:
-        directory = tmp_path / f"redis{len(servers)}"
-        directory.mkdir()
-        server = RedisServer(binary, directory, persistent=persistent, password=password)
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.kill()
+    """Factory: ``redis_server(persistent=False, password=None)`` starts a private server (tests/servers.py)."""
+    yield from private_redis_servers(tmp_path)
 
 
 def worker_env() -> dict[str, str]:

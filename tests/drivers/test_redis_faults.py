@@ -19,7 +19,8 @@ from sublarr.drivers.base import JobStatus
 from sublarr.drivers.redis_cache import RedisCache
 from sublarr.drivers.rq_queue import RqQueue
 from tests.drivers import jobs_for_tests as jobs
-from tests.drivers.conftest import free_port, make_settings, wait_for, worker_env
+from tests.drivers.conftest import make_settings, wait_for, worker_env
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(60)]
 

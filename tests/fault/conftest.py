@@ -10,7 +10,8 @@ touches those. A fault test starts its OWN servers on free ports:
     Tests may ``restart()`` it; it is stopped and removed at teardown.
 
 ``redis_factory`` (function scope)
-    ``redis_factory(persistent=False, password=None)`` starts a private ``redis-server``;
+    ``redis_factory(persistent=False, password=None)`` starts a private ``redis-server``
+    (:class:`tests.servers.RedisServer`, shared with the driver fault tests);
     ``persistent=True`` keeps an append-only file fsynced on every write, so queued jobs survive
     a restart. Tests may ``stop()`` (SIGTERM), ``kill()`` (SIGKILL) and ``start()`` it again on
     the same port.
@@ -26,8 +27,6 @@ import glob
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -38,17 +37,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import server_missing
+from tests.servers import free_port, private_redis_servers
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 # -- small helpers ---------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, step: float = 0.05) -> Any:
     """Poll ``condition`` until it returns something true; fail (never hang) after ``timeout`` s."""
@@ -208,86 +202,11 @@ def private_pg():
 
 # -- a private redis-server ------------------------------------------------------------------------
 
-class PrivateRedis:
-    """A ``redis-server`` of our own that a test may stop, kill and start again on the same port."""
-
-    def __init__(self, binary: str, directory: Path, persistent: bool, password: str | None):
-        self.binary = binary
-        self.directory = directory
-        self.persistent = persistent
-        self.password = password
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def start(self) -> PrivateRedis:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")]
-        args += ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
-        if self.password:
-            args += ["--requirepass", self.password]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while not self.ping():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"redis-server on port {self.port} did not start:\n{log}")
-            time.sleep(0.02)
-        return self
-
-    def ping(self) -> bool:
-        import redis
-
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
-        try:
-            return bool(client.ping())
-        except redis.exceptions.RedisError:
-            return False
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        """SIGTERM: Redis shuts down politely (and flushes its append-only file)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=30)
-        self.process = None
-
-    def kill(self) -> None:
-        """SIGKILL: no chance to save or to close connections."""
-        if self.process is not None:
-            kill_process(self.process)
-        self.process = None
-
-
-def redis_binary() -> str:
-    binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server")
-                                              else None)
-    if binary is None:
-        server_missing("redis-server binary", "not on PATH (fault tests start their own server)")
-    return binary
-
-
 @pytest.fixture
 def redis_factory(tmp_path):
-    """``redis_factory(persistent=False, password=None)``: a private redis-server, killed at teardown."""
-    binary = redis_binary()
-    servers: list[PrivateRedis] = []
-
-    def start(persistent: bool = False, password: str | None = None) -> PrivateRedis:
-        directory = tmp_path / f"redis{len(servers)}"
-        directory.mkdir()
-        server = PrivateRedis(binary, directory, persistent, password)
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.kill()
+    """``redis_factory(persistent=False, password=None)``: a private redis-server (tests/servers.py), killed
+    at teardown."""
+    yield from private_redis_servers(tmp_path)
 
 
 # -- job functions (module level: RQ workers import them by name) ------------------------------------

@@ -30,14 +30,8 @@ from sublarr.cli import main, status_data
 from sublarr.core.errors import QueueUnavailable, SettingsError
 from sublarr.core.plugins import BUILTIN_PLUGINS
 from sublarr.plugins.hooks import dispatch, mask_webhook
-from tests.fault.conftest import (
-    PrivateRedis,
-    free_port,
-    kill_process,
-    redis_binary,
-    start_private_postgres,
-    subprocess_env,
-)
+from tests.fault.conftest import kill_process, start_private_postgres, subprocess_env
+from tests.servers import RedisServer, free_port, redis_binary
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(300)]
 
@@ -68,8 +62,8 @@ def assert_no_secret(text: str, where: str) -> None:
 class Servers:
     def __init__(self, tmp_path_factory):
         self.pg = start_private_postgres(PG_PASSWORD)
-        self.redis = PrivateRedis(redis_binary(), tmp_path_factory.mktemp("leak-redis"), persistent=False,
-                                  password=REDIS_PASSWORD).start()
+        self.redis = RedisServer(redis_binary(), tmp_path_factory.mktemp("leak-redis"), persistent=False,
+                                 password=REDIS_PASSWORD).start()
         self.pg_url = self.pg.create_database("leak")
         self.redis_url = self.redis.url
         self.wrong_pg_url = self.pg_url.replace(PG_PASSWORD, WRONG_PG_PASSWORD)
