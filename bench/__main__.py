@@ -179,7 +179,8 @@ def main() -> int:
                 drop_pg_database(pg_url)
     elapsed = time.perf_counter() - started
     for m in results:
-        ratio = f"{m.ratio:.2f}x" if m.ratio else "-"
+        time_ratio = (1 / m.ratio if m.unit == "ops/s" else m.ratio) if m.ratio else None
+        ratio = f"{time_ratio:.2f}x" if time_ratio else "-"
         print(f"{m.name:60s} ours {m.ours_median:10.4f}  raw {m.raw_median or 0:10.4f}  {ratio:>7s}  {m.note}")
     print(f"{len(results)} measurements in {elapsed:.1f} s")
     for workload, target, measured, verdict in evaluate(results):

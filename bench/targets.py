@@ -50,9 +50,9 @@ def evaluate(results: list[Measure]) -> list[tuple[str, str, str, str]]:
             if storage == "postgresql" and 1 in w3 and 4 in w3:
                 scale = w3[4].ours_median / w3[1].ours_median
                 raw = (w3[4].raw_median / w3[1].raw_median) if w3[1].raw_median and w3[4].raw_median else None
-                raw_text = f" (raw psycopg2 on the same machine: {raw:.2f}×)" if raw else ""
+                raw_text = f" (raw psycopg2 on the same machine: {raw:.3f}×)" if raw else ""
                 rows.append((f"W3 ({storage})", "4-thread rate ≥ 1.5× 1-thread rate",
-                             f"{scale:.2f}×{raw_text}", _verdict(scale >= 1.5)))
+                             f"{scale:.3f}×{raw_text}", _verdict(scale >= 1.5)))
     for m in _pick(results, w="W4", driver="memory"):
         rows.append(("W4 memory", "≥ 200,000 ops/s", f"{m.ours_median:,.0f} ops/s", _verdict(m.ours_median >= 200_000)))
     for m in _pick(results, w="W4", driver="redis"):

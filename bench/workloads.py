@@ -360,7 +360,7 @@ def w5(env: Env, sqlite_url: str) -> list[Measure]:
         drain.ours.append(timed(lambda: queue.work(stop=lambda: True, burst=True)))
         for _ in range(n):
             raw_queue.enqueue(noop)
-        drain.raw.append(timed(lambda: SimpleWorker([raw_queue], connection=conn).work(burst=True)))
+        drain.raw.append(timed(lambda: SimpleWorker([raw_queue], connection=conn).work(burst=True, logging_level="WARNING")))
         results.append(drain)
         clear()
         conn.close()

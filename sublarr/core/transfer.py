@@ -245,6 +245,8 @@ def copy_database(source: Kernel, target: Kernel, *, force: bool = False,
                 counters = _source_counters(sconn, tables)
             report.sequences = _set_counters(tconn, tables, counters)
             _verify(tconn, tables, expected, batch_size)
+    for copied in report.tables:
+        target.storage.after_bulk_write(copied.name, copied.rows)
     report.seconds = time.monotonic() - started
     log.info("copied %d rows in %d tables to %s in %.1fs", report.rows, len(report.tables), report.target,
              report.seconds)

@@ -56,6 +56,10 @@ class StorageDriver(abc.ABC):
         """Execution options for read-only transactions (SQLite: a deferred BEGIN)."""
         return {}
 
+    def after_bulk_write(self, table: str, rows: int) -> None:
+        """Called after a committed write of ``rows`` rows into ``table`` (a scan, a copy): a chance to
+        refresh planner statistics. Must never fail the caller. Default: nothing."""
+
     def write_lock(self) -> contextlib.AbstractContextManager:
         """Held around each write transaction of this process (SQLite queues its writers here)."""
         return contextlib.nullcontext()

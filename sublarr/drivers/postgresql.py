@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from sublarr.core.hookspecs import hookimpl
 from sublarr.drivers.base import StorageDriver
 
+log = logging.getLogger("sublarr.storage")
+
 # pg_advisory_lock key shared by every sublarr process migrating the same database.
 MIGRATION_LOCK_KEY = 0x5B1A77
+
+# ANALYZE after a bulk write of at least this many rows that is also at least this share of what
+# the planner believes the table holds (autovacuum's own rule is 10%, but it runs up to a minute
+# later: until then a freshly scanned 100k-row table is planned as ~200 rows, and page 500 of
+# the wanted list sorts the whole table on disk instead of walking its index; measured 127 ms
+# against 27 ms after ANALYZE).
+ANALYZE_MIN_ROWS = 1000
+ANALYZE_SHARE = 0.1
 
 
 class PostgresqlStorage(StorageDriver):
@@ -48,6 +60,19 @@ class PostgresqlStorage(StorageDriver):
                 connection.rollback()
             connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
             connection.commit()
+
+    def after_bulk_write(self, table: str, rows: int) -> None:
+        if rows < ANALYZE_MIN_ROWS:
+            return
+        try:
+            with self.engine.connect() as conn:
+                known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
+                                     {"t": table}).scalar()
+                if known is not None and (known < 0 or rows >= ANALYZE_SHARE * known):  # -1: never analysed
+                    conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(table)}")
+                    conn.commit()
+        except SQLAlchemyError as exc:  # statistics are an optimisation: the rows are committed already
+            log.warning("ANALYZE %s after a bulk write failed: %s", table, str(exc).splitlines()[0])
 
     def describe(self) -> dict[str, Any]:
         pool = self.engine.pool

@@ -207,6 +207,7 @@ class WantedRepository(Repository):
                     paths = list({row[_IDENTITY_AT[0]] for row in batch})
                     returned = conn.execute(select(c.id, *(c[n] for n in IDENTITY)).where(c.file_path.in_(paths)))
                 ids.update(((path, language, kind), id_) for id_, path, language, kind in returned)
+        self.kernel.storage.after_bulk_write(wanted.name, len(rows))
         return [ids[key] for key in keys]
 
     def update_wanted_status(self, item_id: int, status: str, error: str = "") -> bool:
