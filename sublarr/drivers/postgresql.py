@@ -21,9 +21,8 @@ MIGRATION_LOCK_KEY = 0x5B1A77
 
 # ANALYZE after a bulk write of at least this many rows that is also at least this share of what
 # the planner believes the table holds (autovacuum's own rule is 10%, but it runs up to a minute
-# later: until then a freshly scanned 100k-row table is planned as ~200 rows, and page 500 of
-# the wanted list sorts the whole table on disk instead of walking its index; measured 127 ms
-# against 27 ms after ANALYZE).
+# later: until then a freshly scanned 100k-row table is planned as ~200 rows, and a page of the
+# wanted list sorts the whole table on disk instead of walking its index).
 ANALYZE_MIN_ROWS = 1000
 ANALYZE_SHARE = 0.1
 
