@@ -182,13 +182,17 @@ def w1_w2(env: Env) -> list[Measure]:
                                                  tags={"w": "W1", "storage": storage, "n": n}),
                                          lambda: repo.upsert_wanted_items(items), lambda: raw.upsert(items),
                                          env.repeat, setup=lambda: None))
+                # W2 reads the table as a library scan through the kernel leaves it: W1 ended with a raw
+                # write (peak memory of raw last), which skips the driver's after_bulk_write upkeep.
+                repo.upsert_wanted_items(items)
                 last = max(1, n // 200)
-                for page in (1, last):  # the same work: both sides return the same rows
+                pages = sorted({1, max(1, last // 2), last})  # the middle page skips the most rows
+                for page in pages:  # the same work: both sides return the same rows
                     ours_page = repo.get_wanted_items(page=page, per_page=200, status="wanted")
                     raw_page = raw.page("wanted", page, 200)
                     if ours_page != raw_page:
                         raise RuntimeError(f"W2 page {page} ({storage}): ours and raw differ")
-                for page, label in ((1, "page 1"), (last, f"page {last}")):
+                for page, label in ((p, f"page {p}") for p in pages):
                     results.append(alternate(
                         Measure(f"W2 {label}/200 of {n:,} ({storage})", target="≤ 2×", unit="ms",
                                 tags={"w": "W2", "storage": storage, "n": n, "page": page}),

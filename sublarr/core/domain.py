@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
@@ -93,19 +95,60 @@ def check_limit(limit: int, name: str = "limit") -> int:
     return limit
 
 
-def paginate(conn: Connection, query, page: int, per_page: int,
+def paginate(conn: Connection, query: Select, page: int, per_page: int, order: Sequence[UnaryExpression],
              row: Callable[[Mapping[str, Any]], dict] = dict) -> dict:
-    """``{"data", "page", "per_page", "total", "total_pages"}`` for a select (ordering included)."""
+    """``{"data", "page", "per_page", "total", "total_pages"}`` for ``query`` (without ORDER BY)
+    in ``order``: ``column.asc()`` / ``column.desc()`` clauses whose last column is the table's
+    primary key, so the order is total and every row has one place.
+
+    Deep pages cost what the database skips, so a page is read from whichever end is nearer
+    (the last page of 100k rows skips nothing), and the skipping walks the primary key only,
+    on the ordering index, before the page's full rows are fetched (a deferred join).
+    """
     check_page(page, per_page)
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    rows = conn.execute(query.limit(per_page).offset((page - 1) * per_page)).mappings()
+    key = _order_key(order)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    offset = (page - 1) * per_page
+    after = total - offset - per_page  # rows behind this page
+    if offset >= total:
+        data = []
+    elif after < offset:  # nearer the end: walk from there and turn the page around
+        data = _window(conn, query, key, [_reversed(c) for c in order], min(per_page, total - offset),
+                       max(0, after))[::-1]
+    else:
+        data = _window(conn, query, key, order, per_page, offset)
     return {
-        "data": [row(r) for r in rows],
+        "data": [row(r) for r in data],
         "page": page,
         "per_page": per_page,
         "total": total,
         "total_pages": max(1, math.ceil(total / per_page)),
     }
+
+
+def _window(conn: Connection, query: Select, key, order, limit: int, offset: int) -> list:
+    if offset:  # a join, not IN (...): SQLite would walk the whole filter to test membership
+        keys = query.with_only_columns(key).order_by(*order).limit(limit).offset(offset).subquery()
+        query = query.join(keys, key == keys.c[0])
+    else:
+        query = query.limit(limit)
+    return list(conn.execute(query.order_by(*order)).mappings())
+
+
+def _order_key(order: Sequence[UnaryExpression]):
+    if not order or any(getattr(c, "modifier", None) not in (operators.asc_op, operators.desc_op) for c in order):
+        raise TypeError("order must be column.asc() / column.desc() clauses")
+    key = order[-1].element
+    table = getattr(key, "table", None)
+    if table is None or list(table.primary_key.columns) != [key]:
+        raise TypeError(f"the last order column must be its table's primary key, got {key}")
+    return key
+
+
+def _reversed(clause: UnaryExpression) -> UnaryExpression:
+    """ASC for DESC and back: the exact reverse on SQLite and PostgreSQL, NULLs included (NULLS
+    FIRST/LAST follow the direction on both), since the order is total."""
+    return clause.element.asc() if clause.modifier is operators.desc_op else clause.element.desc()
 
 
 LIKE_ESCAPE = "\\"

@@ -19,12 +19,14 @@ log = logging.getLogger("sublarr.storage")
 # pg_advisory_lock key shared by every sublarr process migrating the same database.
 MIGRATION_LOCK_KEY = 0x5B1A77
 
-# ANALYZE after a bulk write of at least this many rows that is also at least this share of what
-# the planner believes the table holds (autovacuum's own rule is 10%, but it runs up to a minute
-# later: until then a freshly scanned 100k-row table is planned as ~200 rows, and a page of the
-# wanted list sorts the whole table on disk instead of walking its index).
-ANALYZE_MIN_ROWS = 1000
-ANALYZE_SHARE = 0.1
+# VACUUM ANALYZE after a bulk write of at least this many rows that is also at least this share of
+# what the planner believes the table holds. Autovacuum's own rules are alike (10-20%), but it runs
+# up to a minute later. Until then a freshly scanned 100k-row table is planned as ~200 rows, every
+# re-scan leaves 100k dead row versions that each count(*) and page still visit, and no index-only
+# scan can skip the heap (the visibility map is empty), so deep pages of the wanted list sort the
+# whole table on disk instead of walking an index.
+MAINTAIN_MIN_ROWS = 1000
+MAINTAIN_SHARE = 0.1
 
 
 class PostgresqlStorage(StorageDriver):
@@ -61,17 +63,21 @@ class PostgresqlStorage(StorageDriver):
             connection.commit()
 
     def after_bulk_write(self, table: str, rows: int) -> None:
-        if rows < ANALYZE_MIN_ROWS:
+        if rows < MAINTAIN_MIN_ROWS:
             return
         try:
             with self.engine.connect() as conn:
                 known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
                                      {"t": table}).scalar()
-                if known is not None and (known < 0 or rows >= ANALYZE_SHARE * known):  # -1: never analysed
-                    conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(table)}")
-                    conn.commit()
-        except SQLAlchemyError as exc:  # statistics are an optimisation: the rows are committed already
-            log.warning("ANALYZE %s after a bulk write failed: %s", table, str(exc).splitlines()[0])
+                conn.rollback()
+                if known is None or (known >= 0 and rows < MAINTAIN_SHARE * known):  # -1: never analysed
+                    return
+                # VACUUM cannot run in a transaction; SKIP_LOCKED: never wait behind another
+                # process's VACUUM or DDL of this table, autovacuum will catch up.
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    f"VACUUM (ANALYZE, SKIP_LOCKED) {conn.dialect.identifier_preparer.quote(table)}")
+        except SQLAlchemyError as exc:  # upkeep is an optimisation: the rows are committed already
+            log.warning("VACUUM ANALYZE %s after a bulk write failed: %s", table, str(exc).splitlines()[0])
 
     def describe(self) -> dict[str, Any]:
         pool = self.engine.pool

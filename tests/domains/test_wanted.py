@@ -459,6 +459,36 @@ def test_page_n_of_many_items(kernel):
     assert [r["id"] for r in result["data"]] == ordered[3_200:3_400]
 
 
+def test_every_page_from_either_end_matches_one_big_page(kernel):
+    """Pages past the middle are read from the far end and turned around; ties in added_at (one scan)
+    and a short last page come out exactly as a single forward read orders them."""
+    for n in range(4):
+        upsert_wanted_items([episode(f"/tv/{n}/{i:03d}.mkv") for i in range(25)])  # 4 scans of one added_at
+        upsert_wanted_item("episode", f"/tv/single-{n}.mkv")
+    update_wanted_status(get_wanted_by_file_path("/tv/2/007.mkv")["id"], "failed")
+    for status in (None, "wanted"):
+        everything = get_wanted_items(per_page=1_000, status=status)["data"]
+        total = len(everything)
+        for per_page in (1, 7, 50):
+            last = -(-total // per_page)
+            pages = [get_wanted_items(page=p, per_page=per_page, status=status) for p in range(1, last + 2)]
+            assert [r for page in pages for r in page["data"]] == everything
+            assert {(page["total"], page["total_pages"]) for page in pages} == {(total, last)}
+            assert pages[-1]["data"] == [] and len(pages[-2]["data"]) == (total % per_page or per_page)
+
+
+def test_paging_needs_a_total_order(kernel):
+    from sublarr.core.domain import paginate
+    from sublarr.plugins.wanted.models import WantedItem
+
+    table = WantedItem.__table__
+    with kernel.repo("wanted").read() as conn:
+        with pytest.raises(TypeError, match="primary key"):  # ties could sit on two pages, or none
+            paginate(conn, select(table), 1, 10, [table.c.added_at.desc()])
+        with pytest.raises(TypeError, match="asc"):
+            paginate(conn, select(table), 1, 10, [table.c.id])
+
+
 def test_page_filters_are_combined(kernel):
     a = upsert_wanted_item("episode", "/tv/a.mkv", sonarr_series_id=1)
     b = upsert_wanted_item("episode", "/tv/b.mkv", sonarr_series_id=1, subtitle_type="forced")

@@ -76,9 +76,9 @@ class BlacklistRepository(Repository):
         Legacy ordered by ``added_at DESC`` only; ``id DESC`` breaks ties so pages are stable.
         ``page < 1`` / ``per_page < 1`` raise ValueError (legacy: negative OFFSET / ZeroDivisionError).
         """
-        query = select(entries).order_by(entries.c.added_at.desc(), entries.c.id.desc())
+        query = select(entries)
         with self.read() as conn:
-            return paginate(conn, query, page, per_page)
+            return paginate(conn, query, page, per_page, [entries.c.added_at.desc(), entries.c.id.desc()])
 
     def get_blacklist_count(self) -> int:
         with self.read() as conn:

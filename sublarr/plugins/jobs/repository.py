@@ -19,6 +19,7 @@ daily = DailyStats.__table__
 JOB_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 PENDING_STATUSES = ("queued", "running")
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
+_NEWEST_FIRST = (jobs.c.created_at.desc(), jobs.c.id.desc())  # id breaks ties: pages never overlap
 
 # Eight hex digits (legacy ids) collide by the birthday bound after ~10^5 jobs; a collision
 # draws a new id instead of failing the insert.
@@ -162,15 +163,15 @@ class JobsRepository(Repository):
 
     def get_jobs(self, page: int = 1, per_page: int = 50, status: str | None = None) -> dict:
         """Paginated job dicts, newest first (ties by id); only ``status`` when it is truthy."""
-        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        query = select(jobs)
         if status:
             query = query.where(jobs.c.status == _job_status(status))
         with self.read() as conn:
-            return paginate(conn, query, page, per_page, row=_job_dict)
+            return paginate(conn, query, page, per_page, _NEWEST_FIRST, row=_job_dict)
 
     def get_recent_jobs(self, limit: int = 10) -> list[dict]:
         """The ``limit`` newest job dicts."""
-        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(check_limit(limit))
+        query = select(jobs).order_by(*_NEWEST_FIRST).limit(check_limit(limit))
         with self.read() as conn:
             return [_job_dict(r) for r in conn.execute(query).mappings()]
 

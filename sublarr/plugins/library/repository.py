@@ -67,13 +67,13 @@ class LibraryRepository(Repository):
         """Paginated download rows, newest first (id breaks ties so pages never overlap)."""
         _optional_str("provider", provider)
         _optional_str("language", language)
-        query = select(downloads).order_by(downloads.c.downloaded_at.desc(), downloads.c.id.desc())
+        query = select(downloads)
         if provider:
             query = query.where(downloads.c.provider_name == provider)
         if language:
             query = query.where(downloads.c.language == language)
         with self.read() as conn:
-            return paginate(conn, query, page, per_page)
+            return paginate(conn, query, page, per_page, [downloads.c.downloaded_at.desc(), downloads.c.id.desc()])
 
     def get_download_stats(self) -> dict[str, Any]:
         """``{total_downloads, by_provider, by_format, by_language, last_24h, last_7d}``."""

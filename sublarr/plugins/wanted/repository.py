@@ -258,7 +258,7 @@ class WantedRepository(Repository):
                          subtitle_type: str | None = None) -> dict:
         """Paginated, newest first. Filters are AND-ed; item_type/status/subtitle_type apply when
         truthy and series_id (``sonarr_series_id``) when not None, as legacy."""
-        query = select(wanted).order_by(c.added_at.desc(), c.id.desc())
+        query = select(wanted)
         if item_type:
             query = query.where(c.item_type == _item_type(item_type))
         if status:
@@ -268,7 +268,7 @@ class WantedRepository(Repository):
         if subtitle_type:
             query = query.where(c.subtitle_type == require_str("subtitle_type", subtitle_type))
         with self.read() as conn:
-            return paginate(conn, query, page, per_page, row=_row_dict)
+            return paginate(conn, query, page, per_page, [c.added_at.desc(), c.id.desc()], row=_row_dict)
 
     def get_wanted_item(self, item_id: int) -> dict | None:
         return self._first(c.id == _int_id(item_id))
