@@ -323,7 +323,10 @@ class RqQueue(QueueDriver):
                 while lost:
                     lost[0].register_death()
                     lost.pop(0).connection.close()
-                worker.work(burst=burst, logging_level=None, with_scheduler=False)
+                # RQ pins rq.worker at INFO when imported; follow the application's level instead
+                # (log_level under `sublarr run`/`worker`), so a WARNING setting hides per-job lines.
+                worker.work(burst=burst, logging_level=logging.getLogger().getEffectiveLevel(),
+                            with_scheduler=False)
             except self._errors as exc:  # at start (registration) or at teardown
                 error = exc
             except StopRequested:  # a signal that arrived after RQ's loop had ended

@@ -7,6 +7,7 @@ or in a real worker subprocess (``python -c "... RqQueue(...).work(...)"``).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import signal
 import subprocess
@@ -283,6 +284,24 @@ def test_rq_active_jobs_and_worker_in_a_thread(redis_url, namespace):
     assert not thread.is_alive(), "the worker did not stop within 5 s of stop()"
     assert queue.info()["workers"] == 0  # it unregistered itself
     queue.close()
+
+
+@pytest.mark.parametrize("level", [logging.WARNING, logging.DEBUG])
+def test_rq_worker_logs_at_the_application_level(redis_url, namespace, level, caplog):
+    """RQ sets its worker logger to INFO on import; the driver's worker follows the root level
+    (``log_level`` under ``sublarr run``/``worker``) instead."""
+    queue = RqQueue(make_settings(redis_url=redis_url, queue_name=f"sublarr-test-{namespace}"))
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(level)
+    try:
+        queue.enqueue(jobs.add, 1, 2)
+        queue.work(stop=lambda: True, burst=True, worker_class="simple")
+    finally:
+        root.setLevel(before)
+        queue.close()
+    assert logging.getLogger("rq.worker").level == level
+    assert ("Job OK" in caplog.text) == (level == logging.DEBUG)
 
 
 def test_rq_fork_worker_class(redis_url, namespace):
