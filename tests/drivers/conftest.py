@@ -114,14 +114,6 @@ def wait_for(queue: QueueDriver, job_id: str, timeout: float = 10.0, statuses=TE
         time.sleep(0.01)
 
 
-def wait_until(condition, timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout} s")
-        time.sleep(0.02)
-
-
 # -- our own redis-server -----------------------------------------------------------------------
 
 @pytest.fixture

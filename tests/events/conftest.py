@@ -33,15 +33,6 @@ def dispatch_plugins() -> list:
     return [] if any(module == dispatch.__name__ for _, module in BUILTIN_PLUGINS) else [dispatch]
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll ``condition`` until it is true; fail (never hang) after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout} s")
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def hooks_dir(tmp_path) -> Path:
     folder = tmp_path / "hooks"

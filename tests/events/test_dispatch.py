@@ -17,8 +17,9 @@ import pytest
 import sublarr.cli
 from sublarr.core.kernel import active_kernel
 from sublarr.plugins.hooks import WEBHOOK_FAILURE_LIMIT, dispatch
-from tests.events.conftest import closed_port, wait_until, worker_env
+from tests.events.conftest import closed_port, worker_env
 from tests.events.test_webhooks import verify_sublarr_signature
+from tests.polling import wait_until
 
 
 def log_count(kernel) -> int:

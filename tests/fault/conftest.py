@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +42,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 # -- small helpers ---------------------------------------------------------------------------------
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, step: float = 0.05) -> Any:
-    """Poll ``condition`` until it returns something true; fail (never hang) after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not reached within {timeout} s")
-        time.sleep(step)
-
 
 def subprocess_env(**extra: str) -> dict[str, str]:
     """A child's environment: the caller's minus SUBLARR_* settings, the repo importable, ``extra`` added."""

@@ -20,7 +20,8 @@ import pytest
 from sublarr.core.errors import QueueUnavailable
 from sublarr.drivers.base import JobStatus
 from tests.conftest import boot
-from tests.fault.conftest import add_job, report, wait_until
+from tests.fault.conftest import add_job, report
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.timeout(240)]
 

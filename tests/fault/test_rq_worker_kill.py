@@ -25,7 +25,8 @@ import pytest
 
 from sublarr.drivers.base import JobStatus
 from tests.conftest import boot
-from tests.fault.conftest import add_job, kill_process, report, slow_job, subprocess_env, wait_until
+from tests.fault.conftest import add_job, kill_process, report, slow_job, subprocess_env
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.timeout(240)]
 
