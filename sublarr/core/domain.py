@@ -97,8 +97,8 @@ def check_limit(limit: int, name: str = "limit") -> int:
 
 def paginate(conn: Connection, query: Select, page: int, per_page: int, order: Sequence[UnaryExpression],
              row: Callable[[Mapping[str, Any]], dict] = dict) -> dict:
-    """``{"data", "page", "per_page", "total", "total_pages"}`` for ``query`` (without ORDER BY)
-    in ``order``: ``column.asc()`` / ``column.desc()`` clauses whose last column is the table's
+    """``{"data", "page", "per_page", "total", "total_pages"}`` for ``query`` (its own ORDER BY is
+    dropped) in ``order``: ``column.asc()`` / ``column.desc()`` clauses whose last column is the table's
     primary key, so the order is total and every row has one place.
 
     Deep pages cost what the database skips, so a page is read from whichever end is nearer
@@ -107,6 +107,7 @@ def paginate(conn: Connection, query: Select, page: int, per_page: int, order: S
     """
     check_page(page, per_page)
     key = _order_key(order)
+    query = query.order_by(None)  # an ORDER BY of the caller's would come before ``order`` and win
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     offset = (page - 1) * per_page
     after = total - offset - per_page  # rows behind this page
