@@ -1,14 +1,16 @@
-"""Shared fixtures: real SQLite files and a real PostgreSQL server, one fresh database per test.
+"""Shared fixtures: real SQLite files and real PostgreSQL and MariaDB servers, one fresh database per test.
 
-Storage tests take the ``kernel`` fixture, which is parametrised over both drivers. Each
-session migrates one template database per driver; each test gets a copy (a file copy for
-SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL), so tests start at head quickly
-and never see each other's rows.
+Storage tests take the ``kernel`` fixture, which is parametrised over every storage driver
+(``STORAGES``). Each session migrates one template database per driver; each test gets a copy
+(a file copy for SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL, the template's
+``SHOW CREATE TABLE`` and rows for MariaDB), so tests start at head quickly and never see each
+other's rows.
 
 Servers: ``SUBLARR_TEST_PG_URL`` (default postgresql://sublarr:sublarr-test-pw@127.0.0.1:5432/postgres,
-a role allowed to create databases) and ``SUBLARR_TEST_REDIS_URL`` (default
-redis://127.0.0.1:6379/15). Unreachable servers skip their tests with a reason, except
-under ``CI=true``, where they fail: CI must run everything.
+a role allowed to create databases), ``SUBLARR_TEST_MARIADB_URL`` (default
+mariadb://sublarr:sublarr-test-pw@127.0.0.1:3306/, a user allowed to create databases) and
+``SUBLARR_TEST_REDIS_URL`` (default redis://127.0.0.1:6379/15). Unreachable servers skip their
+tests with a reason, except under ``CI=true``, where they fail: CI must run everything.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from sublarr import Kernel
 
 PG_URL = os.environ.get("SUBLARR_TEST_PG_URL", "postgresql://sublarr:sublarr-test-pw@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("SUBLARR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+MARIADB_URL = os.environ.get("SUBLARR_TEST_MARIADB_URL", "mariadb://sublarr:sublarr-test-pw@127.0.0.1:3306/")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-STORAGES = ["sqlite", "postgresql"]
+STORAGES = ["sqlite", "postgresql", "mariadb"]
+SERVERS = {"postgresql": "pg_server", "mariadb": "mariadb_server"}  # storage -> its server fixture
 
 _counter = itertools.count()
 
@@ -77,6 +81,50 @@ class PostgresServer:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+class MariadbServer:
+    """Databases on a MariaDB server; a copy of a template is its tables' DDL and rows (MariaDB has no
+    CREATE DATABASE ... TEMPLATE)."""
+
+    def __init__(self, admin_url: str):
+        url = make_url(admin_url)
+        self.base = url.set(drivername="mariadb")
+        self.admin = create_engine(url.set(drivername="mysql+mysqldb", database=None), isolation_level="AUTOCOMMIT",
+                                   pool_size=1, connect_args={"connect_timeout": 5})
+
+    def url_for(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self.admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+            if template:
+                tables = conn.execute(text("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = :s"),
+                                      {"s": template}).scalars().all()
+                conn.execute(text("SET SESSION foreign_key_checks = 0"))
+                for table in tables:
+                    ddl = conn.execute(text(f"SHOW CREATE TABLE `{template}`.`{table}`")).one()[1]
+                    conn.execute(text(ddl.replace("CREATE TABLE ", f"CREATE TABLE `{name}`.", 1).replace("%", "%%")))
+                    conn.execute(text(f"INSERT INTO `{name}`.`{table}` SELECT * FROM `{template}`.`{table}`"))
+                conn.execute(text("SET SESSION foreign_key_checks = 1"))
+        return self.url_for(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    try:
+        server = MariadbServer(MARIADB_URL)
+        with server.admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        server_missing("MariaDB", f"{make_url(MARIADB_URL).render_as_string()}: {str(exc).splitlines()[0]}")
+    yield server
+    server.admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     try:
@@ -93,7 +141,7 @@ def pg_server():
 def _templates(tmp_path_factory):
     """Lazily migrated template databases, one per driver."""
     made: dict[str, str] = {}
-    created_pg: list[tuple[PostgresServer, str]] = []
+    created: list[tuple[PostgresServer | MariadbServer, str]] = []
 
     def get(storage: str, request) -> str:
         if storage in made:
@@ -103,28 +151,28 @@ def _templates(tmp_path_factory):
             boot(f"sqlite:///{path}").close()
             made[storage] = str(path)
         else:
-            server = request.getfixturevalue("pg_server")
+            server = request.getfixturevalue(SERVERS[storage])
             name = f"sublarr_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
             url = server.create(name)
-            created_pg.append((server, name))
+            created.append((server, name))
             boot(url).close()
             made[storage] = name
         return made[storage]
 
     yield get
-    for server, name in created_pg:
+    for server, name in created:
         server.drop(name)
 
 
 @pytest.fixture
 def empty_database(request, tmp_path):
     """A factory of fresh, empty databases: ``empty_database("sqlite")`` -> URL."""
-    dropped: list[tuple[PostgresServer, str]] = []
+    dropped: list[tuple[PostgresServer | MariadbServer, str]] = []
 
     def make(storage: str) -> str:
         if storage == "sqlite":
             return f"sqlite:///{tmp_path / f'empty{next(_counter)}.db'}"
-        server = request.getfixturevalue("pg_server")
+        server = request.getfixturevalue(SERVERS[storage])
         name = f"sublarr_e_{os.getpid()}_{next(_counter)}"
         dropped.append((server, name))
         return server.create(name)
@@ -136,7 +184,7 @@ def empty_database(request, tmp_path):
 
 @pytest.fixture(params=STORAGES)
 def storage(request) -> str:
-    """The storage driver name under test (parametrised: sqlite, postgresql)."""
+    """The storage driver name under test (parametrised: sqlite, postgresql, mariadb)."""
     return request.param
 
 
@@ -148,7 +196,7 @@ def database_url(storage, request, tmp_path, _templates) -> str:
         path = tmp_path / "sublarr.db"
         shutil.copyfile(template, path)
         return f"sqlite:///{path}"
-    server: PostgresServer = request.getfixturevalue("pg_server")
+    server = request.getfixturevalue(SERVERS[storage])
     name = f"sublarr_t_{os.getpid()}_{next(_counter)}"
     url = server.create(name, template=template)
     request.addfinalizer(lambda: server.drop(name))
@@ -157,7 +205,7 @@ def database_url(storage, request, tmp_path, _templates) -> str:
 
 @pytest.fixture
 def kernel(database_url):
-    """A booted kernel on a fresh database (sqlite and postgresql), active for the test."""
+    """A booted kernel on a fresh database (every storage driver), active for the test."""
     k = boot(database_url)
     yield k
     k.close()
@@ -194,4 +242,5 @@ def redis_url():
 
 
 def pytest_report_header(config):
-    return [f"sublarr test servers: postgresql={make_url(PG_URL).render_as_string()} redis={REDIS_URL} ci={IN_CI}"]
+    return [f"sublarr test servers: postgresql={make_url(PG_URL).render_as_string()} "
+            f"mariadb={make_url(MARIADB_URL).render_as_string()} redis={REDIS_URL} ci={IN_CI}"]

@@ -44,18 +44,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
-from sublarr.core.backup import (
-    fsync_dir,
-    fsync_file,
-    release_sqlite_file,
-    sqlite_snapshot,
-    unique_path,
-    utc_stamp,
-)
+from sublarr.core.backup import fsync_dir, fsync_file, unique_path, utc_stamp
 from sublarr.core.domain import Domain
 from sublarr.core.errors import MigrationError, SublarrError
 from sublarr.core.migrate import Migrator, unversioned_tables
 from sublarr.core.timeutil import normalise
+from sublarr.drivers.sqlite import release_sqlite_file, sqlite_snapshot
 
 if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
@@ -175,7 +169,7 @@ class AdoptionReport:
 
 def needs_adoption(kernel: Kernel) -> bool:
     """True when the kernel's database is a legacy Sublarr SQLite file."""
-    if kernel.storage.name != "sqlite" or not getattr(kernel.storage, "path", None):
+    if not (kernel.storage.features.file_based and kernel.storage.path):
         return False
     with kernel.engine.connect() as conn:
         try:
@@ -209,13 +203,13 @@ def adopt(kernel: Kernel, *, on_step: Callable[[str], None] | None = None) -> Ad
     kill the process at a precise moment).
     """
     storage = kernel.storage
-    if storage.name != "sqlite" or not getattr(storage, "path", None):
-        raise NotLegacy(f"only SQLite files can be adopted; the database is {storage.name}")
+    if not (storage.features.file_based and storage.path):
+        raise NotLegacy(f"only legacy Sublarr (SQLite) files can be adopted; the database is {storage.name}")
     path = Path(storage.path).expanduser().resolve()
     # No pooled connection may keep the legacy file open across the rename: not while this process
     # waits for the lock (another process may be adopting), nor afterwards.
     kernel.engine.dispose()
-    with storage.migration_lock(None):  # type: ignore[arg-type]  # the SQLite lock needs no connection
+    with storage.migration_lock(None):  # a file lock: no connection needed
         kernel.engine.dispose()
         try:
             return _Adoption(path, list(kernel.domains.values()), kernel.settings, on_step).run()

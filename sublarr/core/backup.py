@@ -1,25 +1,19 @@
-"""``sublarr db backup`` and ``sublarr db restore``: consistent backups of SQLite and PostgreSQL.
+"""``sublarr db backup`` and ``sublarr db restore``: consistent backups through the storage driver.
 
-SQLite
-    The online backup API copies the database in one step under a read transaction: consistent
-    while the service keeps writing (WAL readers do not block writers). The copy is a single
-    self-contained file (``journal_mode=DELETE``). Restore writes the backup beside the database,
-    checks it, makes sure no other connection holds the database (its WAL is checkpointed and
-    its last connection closed) and renames it over the database: atomic, never half-restored.
+How a backup is taken and put back is the storage driver's (``StorageDriver.backup`` /
+``restore``): SQLite's online backup API and an atomic rename, ``pg_dump -Fc`` from an exported
+snapshot and ``pg_restore --single-transaction``, ``mariadb-dump --single-transaction`` and the
+``mariadb`` client in one transaction. What is common lives here:
 
-PostgreSQL
-    ``pg_dump -Fc`` from the snapshot of a ``REPEATABLE READ`` transaction that also counts the
-    rows and reads the schema revisions (``pg_export_snapshot``), so the manifest describes exactly
-    what the dump holds. Restore runs ``pg_restore --clean --if-exists --single-transaction``:
-    a failed restore changes nothing. The password goes to the client tools through
-    ``PGPASSWORD`` in their environment, never on a command line (``ps`` shows command lines).
-
-Every backup is ``<dir>/sublarr-<UTC timestamp>.db`` (or ``.dump``) plus a manifest beside it
+Every backup is ``<dir>/sublarr-<UTC timestamp><driver suffix>`` plus a manifest beside it
 (``<file>.json``: driver, schema revision per domain, kernel version, row counts, UTC time, size,
-SHA-256). The manifest is written last: a backup without one is incomplete and is never restored
-or counted. ``backup_retention`` keeps the newest N backups of the directory (0 keeps all).
+SHA-256). Backups and manifests are written with mode 0600 (they hold webhook secrets and API
+keys). The manifest is written last: a backup without one is incomplete and is never restored
+or counted. ``backup_retention`` keeps the newest N backups of the directory (0 keeps all);
+safety copies taken before a restore are kept apart (``sublarr-safety-*``) and never count.
 Restore refuses a backup whose schema revision this code does not know (a backup made by a newer
-sublarr), a backup of another driver, and a file that does not match its manifest.
+sublarr), a backup of another driver, and a file that does not match its manifest, before it
+changes or writes anything.
 """
 
 from __future__ import annotations
@@ -29,9 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import sqlite3
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -39,11 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import Connection
 
 from sublarr import __version__
 from sublarr.core.errors import SublarrError
-from sublarr.core.secrets import mask_url, scrub
 from sublarr.core.timeutil import now_iso
 
 if TYPE_CHECKING:
@@ -53,8 +43,8 @@ log = logging.getLogger("sublarr.backup")
 
 MANIFEST_FORMAT = 1
 PREFIX = "sublarr-"
+SAFETY_PREFIX = "sublarr-safety-"  # taken before a restore; never pruned by retention, never counted
 VERSION_TABLE_PREFIX = "alembic_version_"
-SUFFIXES = {"sqlite": ".db", "postgresql": ".dump"}
 
 
 class BackupError(SublarrError):
@@ -105,73 +95,16 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` (mode 0600) under a temporary name, then rename it into place."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
     fsync_file(tmp)
     os.replace(tmp, path)
     fsync_dir(path.parent)
-
-
-def sqlite_snapshot(source: sqlite3.Connection, destination: Path) -> Path:
-    """Write a consistent copy of ``source`` to ``destination`` with the online backup API.
-
-    The copy is written under a temporary name and renamed when complete (a kill never leaves a
-    half copy under the final name), and it is one self-contained file (``journal_mode=DELETE``).
-    """
-    tmp = destination.with_name(destination.name + ".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    target = sqlite3.connect(tmp, isolation_level=None)
-    try:
-        source.backup(target)  # pages=-1: one step, so one consistent read transaction
-        target.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        target.close()
-    fsync_file(tmp)
-    os.replace(tmp, destination)
-    fsync_dir(destination.parent)
-    return destination
-
-
-def release_sqlite_file(conn: sqlite3.Connection, path: Path, timeout: float = 5.0) -> None:
-    """Checkpoint ``path``'s WAL into it and close ``conn``, which must end up the last connection.
-
-    The last connection to close removes ``-wal`` and ``-shm``. If they survive, another process
-    holds the database open, and replacing the file under it would corrupt what it writes next.
-    Sublarr processes that wait for the migration lock let go of their connections first, so a
-    few retries within ``timeout`` seconds tell them apart from a program that keeps the file open.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(sqlite3.Error):
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-        try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
-        leftovers = [p.name for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
-        if not leftovers:
-            return
-        if time.monotonic() >= deadline:
-            raise DatabaseBusy(f"{path} is open in another process ({', '.join(leftovers)} still exist); "
-                               "stop every program that uses it and try again")
-        time.sleep(0.1)
-        conn = sqlite3.connect(path, isolation_level=None, timeout=timeout)
-
-
-def replace_sqlite_file(kernel: Kernel, new_file: Path) -> None:
-    """Atomically put ``new_file`` (same directory, self-contained) in place of the kernel's SQLite file.
-
-    Call with the migration lock held. The kernel's pool is emptied first and reconnects lazily.
-    """
-    path = Path(kernel.storage.path).expanduser().resolve()
-    kernel.engine.dispose()
-    busy = int(kernel.settings.db_busy_timeout_ms) / 1000
-    release_sqlite_file(sqlite3.connect(path, isolation_level=None, timeout=busy), path, busy)
-    os.replace(new_file, path)
-    fsync_dir(path.parent)
-    kernel.engine.dispose()
 
 
 def sha256_file(path: Path) -> str:
@@ -285,65 +218,22 @@ def backup_directory(kernel: Kernel, directory: str | os.PathLike | None = None)
 
 
 def backup(kernel: Kernel, directory: str | os.PathLike | None = None, *, prune: bool = True,
-           note: str = "") -> BackupResult:
+           note: str = "", prefix: str = PREFIX) -> BackupResult:
     """Back up the kernel's database into ``directory`` (default: setting ``backup_dir``)."""
     started = time.monotonic()
-    driver = kernel.storage.name
-    if driver not in SUFFIXES:
-        raise BackupError(f"no backup method for storage driver {driver!r}")
+    storage = kernel.storage
     folder = backup_directory(kernel, directory)
     folder.mkdir(parents=True, exist_ok=True)
-    target = unique_path(folder / f"{PREFIX}{utc_stamp()}{SUFFIXES[driver]}")
-    if driver == "sqlite":
-        revisions, rows = _backup_sqlite(kernel, target)
-        database = str(Path(kernel.storage.path).resolve())
-    else:
-        revisions, rows = _backup_postgresql(kernel, target)
-        database = mask_url(kernel.database_url)
-    manifest = Manifest(driver=driver, file=target.name, created_at=now_iso(), kernel_version=__version__,
+    target = unique_path(folder / f"{prefix}{utc_stamp()}{storage.backup_suffix}")
+    revisions, rows = storage.backup(target)
+    database = storage.location()
+    manifest = Manifest(driver=storage.name, file=target.name, created_at=now_iso(), kernel_version=__version__,
                         database=database, revisions=revisions, rows=rows, size=target.stat().st_size,
                         sha256=sha256_file(target), note=note)
     manifest_path = manifest.write(target)  # last: the backup counts from here on
     pruned = prune_backups(folder, int(kernel.settings.backup_retention)) if prune else []
     log.info("backup of %s written to %s", database, target)
     return BackupResult(target, manifest_path, manifest, pruned, time.monotonic() - started)
-
-
-def _backup_sqlite(kernel: Kernel, target: Path) -> tuple[dict[str, str | None], dict[str, int]]:
-    if not getattr(kernel.storage, "path", None):
-        raise BackupError("an in-memory SQLite database cannot be backed up")
-    raw = kernel.engine.raw_connection()  # a pooled connection: busy_timeout and WAL as configured
-    try:
-        sqlite_snapshot(raw.driver_connection, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            target.unlink()
-        raise
-    finally:
-        raw.close()
-    return describe_sqlite_file(target)
-
-
-def describe_sqlite_file(path: Path) -> tuple[dict[str, str | None], dict[str, int]]:
-    """(schema revision per domain, row count per table) read from a SQLite file."""
-    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-    try:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        revisions: dict[str, str | None] = {}
-        rows: dict[str, int] = {}
-        for name in names:
-            quoted = '"' + name.replace('"', '""') + '"'
-            if name.startswith(VERSION_TABLE_PREFIX):
-                found = conn.execute(f"SELECT version_num FROM {quoted}").fetchall()
-                revisions[name[len(VERSION_TABLE_PREFIX):]] = found[0][0] if found else None
-            elif not name.startswith("alembic_version"):
-                rows[name] = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
-        return revisions, rows
-    except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{path} is not a readable SQLite database: {exc}") from None
-    finally:
-        conn.close()
 
 
 def describe_connection(conn: Connection) -> tuple[dict[str, str | None], dict[str, int]]:
@@ -361,78 +251,14 @@ def describe_connection(conn: Connection) -> tuple[dict[str, str | None], dict[s
     return revisions, rows
 
 
-def _backup_postgresql(kernel: Kernel, target: Path) -> tuple[dict[str, str | None], dict[str, int]]:
-    pg_dump = _client_tool("pg_dump")
-    tmp = target.with_name(target.name + ".tmp")
-    with kernel.engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with conn.begin():
-            # pg_dump reads the snapshot of this transaction: the counts and revisions below
-            # describe exactly the rows it dumps, even while the service keeps writing.
-            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-            revisions, rows = describe_connection(conn)
-            _run_client(pg_dump, ["--format=custom", f"--snapshot={snapshot}", f"--file={tmp}"],
-                        make_url(kernel.database_url), "pg_dump")
-    fsync_file(tmp)
-    os.replace(tmp, target)
-    fsync_dir(target.parent)
-    return revisions, rows
-
-
-def _client_tool(name: str) -> str:
-    found = shutil.which(name)
-    if not found:
-        raise BackupError(f"{name} was not found on PATH: install the PostgreSQL client tools (Debian/Ubuntu: "
-                          f"apt-get install postgresql-client, at least the server's major version) to back up "
-                          f"or restore a PostgreSQL database")
-    return found
-
-
-# libpq settings that may ride in the URL query, and the environment variables the tools read them from.
-_LIBPQ_ENV = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
-              "sslkey": "PGSSLKEY", "connect_timeout": "PGCONNECT_TIMEOUT", "options": "PGOPTIONS",
-              "application_name": "PGAPPNAME", "host": "PGHOST", "port": "PGPORT"}
-
-
-def client_environment(url: URL) -> dict[str, str]:
-    """The environment for pg_dump/pg_restore: connection and password through PG* variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    for key, var in _LIBPQ_ENV.items():
-        value = url.query.get(key)
-        if value:
-            env[var] = value if isinstance(value, str) else value[-1]
-    if url.host:
-        env["PGHOST"] = url.host
-    if url.port:
-        env["PGPORT"] = str(url.port)
-    if url.username:
-        env["PGUSER"] = url.username
-    if url.database:
-        env["PGDATABASE"] = url.database
-    if url.password is not None:
-        env["PGPASSWORD"] = str(url.password)
-    return env
-
-
-def _run_client(tool: str, args: list[str], url: URL, label: str) -> None:
-    # --no-password: fail at once instead of waiting for a password on a terminal nobody watches.
-    command = [tool, "--no-password", *args]
-    try:
-        done = subprocess.run(command, env=client_environment(url), capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, check=False)
-    except OSError as exc:
-        raise BackupError(f"{label} could not run: {exc}") from None
-    if done.returncode != 0:
-        detail = scrub(" ".join((done.stderr or done.stdout or "").strip().splitlines()[:3]))
-        raise BackupError(f"{label} failed (exit status {done.returncode}): {detail or 'no message'}")
-
-
 # -- retention -----------------------------------------------------------------------------------
 
 def list_backups(directory: str | os.PathLike) -> list[tuple[Path, Manifest]]:
     """Complete sublarr backups in ``directory`` (file + manifest), newest first."""
     found = []
     for manifest_path in Path(directory).glob(f"{PREFIX}*.json"):
+        if manifest_path.name.startswith(SAFETY_PREFIX):
+            continue  # safety copies never push a real backup out of retention
         backup_file = manifest_path.with_name(manifest_path.name[: -len(".json")])
         if not backup_file.is_file():
             continue
@@ -489,7 +315,9 @@ def check_restorable(kernel: Kernel, backup_file: Path, manifest: Manifest) -> t
 def restore(kernel: Kernel, backup_file: str | os.PathLike, *, safety_copy: bool = True) -> RestoreResult:
     """Replace the kernel's database with a backup (see the module doc).
 
-    With ``safety_copy`` the current database is backed up first (into ``backup_dir``, not pruned).
+    Everything that can refuse the restore is checked before anything is written. With
+    ``safety_copy`` the current database is then backed up (``sublarr-safety-*`` in
+    ``backup_dir``; retention neither prunes nor counts it).
     """
     started = time.monotonic()
     path = Path(backup_file).expanduser().resolve()
@@ -497,52 +325,16 @@ def restore(kernel: Kernel, backup_file: str | os.PathLike, *, safety_copy: bool
         raise BackupError(f"{path} does not exist")
     manifest = Manifest.read(path)
     behind, not_loaded = check_restorable(kernel, path, manifest)
+    problem = kernel.storage.backup_tools()
+    if problem:
+        raise BackupError(problem)
     saved = None
     if safety_copy:
-        saved = backup(kernel, prune=False, note=f"taken automatically before restoring {path.name}").path
-    if manifest.driver == "sqlite":
-        _restore_sqlite(kernel, path)
-    else:
-        _restore_postgresql(kernel, path)
+        saved = backup(kernel, prune=False, prefix=SAFETY_PREFIX,
+                       note=f"taken automatically before restoring {path.name}").path
+    kernel.storage.restore(path)
     _verify_restored(kernel, manifest)
     return RestoreResult(path, manifest, saved, behind, not_loaded, time.monotonic() - started)
-
-
-def _restore_sqlite(kernel: Kernel, backup_file: Path) -> None:
-    db = Path(kernel.storage.path).expanduser().resolve()
-    work = db.with_name(f".{db.name}.restore-{utc_stamp()}-{os.getpid()}.tmp")
-    source = sqlite3.connect(f"{backup_file.as_uri()}?mode=ro", uri=True)
-    try:
-        sqlite_snapshot(source, work)
-    finally:
-        source.close()
-    try:
-        check = sqlite3.connect(work)
-        try:
-            result = check.execute("PRAGMA quick_check").fetchone()[0]
-        finally:
-            check.close()
-        if result != "ok":
-            raise BackupError(f"{backup_file} failed the integrity check: {result}")
-        with kernel.storage.migration_lock(None):  # type: ignore[arg-type]  # no boot migrates meanwhile
-            replace_sqlite_file(kernel, work)
-    finally:
-        for leftover in (work, Path(f"{work}.tmp"), Path(f"{work}-journal")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-
-
-def _restore_postgresql(kernel: Kernel, backup_file: Path) -> None:
-    pg_restore = _client_tool("pg_restore")
-    url = make_url(kernel.database_url)
-    kernel.engine.dispose()
-    with kernel.engine.connect() as conn, kernel.storage.migration_lock(conn):
-        # One transaction: a failed restore leaves the database as it was. Owners and grants of the
-        # dumped server are not replayed: the configured user owns what it restores.
-        _run_client(pg_restore, ["--clean", "--if-exists", "--single-transaction", "--exit-on-error",
-                                 "--no-owner", "--no-privileges", f"--dbname={url.database}", str(backup_file)],
-                     url, "pg_restore")
-    kernel.engine.dispose()
 
 
 def _verify_restored(kernel: Kernel, manifest: Manifest) -> None:

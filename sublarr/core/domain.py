@@ -57,7 +57,7 @@ class Repository:
         self.kernel = kernel
         self.settings = kernel.settings
         self.engine = kernel.engine
-        self.dialect = kernel.engine.dialect.name
+        self.storage = kernel.storage  # engine differences: upserts, features (never an engine's name)
         self._read_engine = kernel.engine.execution_options(**kernel.storage.read_options())
         self._write_lock = kernel.storage.write_lock()
 
@@ -147,8 +147,8 @@ def _order_key(order: Sequence[UnaryExpression]):
 
 
 def _reversed(clause: UnaryExpression) -> UnaryExpression:
-    """ASC for DESC and back: the exact reverse on SQLite and PostgreSQL, NULLs included (NULLS
-    FIRST/LAST follow the direction on both), since the order is total."""
+    """ASC for DESC and back: the exact reverse on every engine, NULLs included (NULLS FIRST/LAST
+    follow the direction on SQLite, PostgreSQL and MariaDB alike), since the order is total."""
     return clause.element.asc() if clause.modifier is operators.desc_op else clause.element.desc()
 
 

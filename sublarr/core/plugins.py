@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP = "sublarr"
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("sqlite", "sublarr.drivers.sqlite"),
     ("postgresql", "sublarr.drivers.postgresql"),
+    ("mariadb", "sublarr.drivers.mariadb"),
     ("memory-cache", "sublarr.drivers.memory_cache"),
     ("redis-cache", "sublarr.drivers.redis_cache"),
     ("memory-queue", "sublarr.drivers.memory_queue"),

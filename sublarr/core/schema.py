@@ -1,40 +1,61 @@
-"""Column helpers for migrations and models that must mean the same on SQLite and PostgreSQL.
+"""Column types and defaults shared by the models and migrations of every domain.
 
-The legacy schema was SQLite DDL; these helpers reproduce it exactly on SQLite and give
-PostgreSQL the closest equivalent (double precision for REAL, a text timestamp default in
-the legacy SQL format for ``DEFAULT (datetime('now'))``).
+The legacy schema was SQLite DDL. These types say what a column *means*; each storage driver
+says how its engine spells it (``sublarr/drivers/*.py`` register the spellings with
+SQLAlchemy's ``@compiles``): SQLite keeps the legacy DDL exactly (``REAL``, ``INTEGER PRIMARY
+KEY``, ``DEFAULT (datetime('now'))``), the server engines get the closest equivalent.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-# SQLite REAL (8-byte); PostgreSQL double precision (REAL there is 4-byte and would lose mtimes).
-Real = sa.Double().with_variant(sa.REAL(), "sqlite")
+
+class Real(sa.Double):
+    """An 8-byte float (mtimes, averages): the legacy ``REAL``. PostgreSQL's own ``REAL`` is 4 bytes,
+    so engines spell it as their double type unless they declare otherwise."""
 
 
-# Surrogate keys that upserts consume quickly: BIGINT on PostgreSQL, SQLite's (64-bit) INTEGER
-# PRIMARY KEY on SQLite, where AUTOINCREMENT requires exactly that type name.
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+class BigId(sa.BigInteger):
+    """A surrogate key that upserts consume quickly: 64-bit everywhere (SQLite's ``INTEGER PRIMARY
+    KEY`` is 64-bit, and AUTOINCREMENT needs exactly that type name there)."""
+
+
+class DeclaredText(sa.types.TypeDecorator):
+    """Text everywhere, in a column that the legacy DDL declared with another type name (say
+    ``TIMESTAMP``): an engine that keeps declared names (SQLite) shows that name, values stay the
+    strings they are (no datetime parsing)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, declared: str):
+        super().__init__()
+        self.declared = declared
 
 
 class legacy_now(FunctionElement):
-    """``DEFAULT (datetime('now'))`` of the legacy DDL: UTC ``YYYY-MM-DD HH:MM:SS`` as text."""
+    """``DEFAULT (datetime('now'))`` of the legacy DDL: UTC ``YYYY-MM-DD HH:MM:SS`` as text.
+
+    Each storage driver compiles it for its dialect."""
 
     type = sa.Text()
     inherit_cache = True
 
 
-@compiles(legacy_now, "sqlite")
-def _legacy_now_sqlite(element, compiler, **kw):
-    return "(datetime('now'))"
+class legacy_current_timestamp(legacy_now):
+    """``DEFAULT CURRENT_TIMESTAMP`` of the legacy DDL: the same text as :class:`legacy_now`."""
+
+    inherit_cache = True
 
 
 @compiles(legacy_now)
-def _legacy_now_default(element, compiler, **kw):
-    return "to_char(timezone('UTC', now()), 'YYYY-MM-DD HH24:MI:SS')"
+def _legacy_now_unknown(element, compiler, **kw):
+    raise CompileError(f"the storage driver of dialect {compiler.dialect.name!r} does not compile "
+                       "sublarr.core.schema.legacy_now (every storage driver must)")
 
 
 def now_default() -> sa.sql.elements.TextClause:

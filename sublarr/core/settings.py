@@ -132,7 +132,7 @@ def _check_database_url(url: str) -> str | None:
     if not url:
         return None
     if "://" not in url:
-        return "must be a URL like sqlite:///path.db or postgresql://user:password@host/db"
+        return "must be a URL like sqlite:///path.db, postgresql://user:password@host/db or mariadb://user:password@host/db"
     try:
         from sqlalchemy.engine import make_url
 
@@ -158,7 +158,7 @@ def _check_driver_name(value: str) -> str | None:
 CORE_SETTINGS: tuple[Setting, ...] = (
     # storage
     Setting("db_path", "sublarr.db", str, "SQLite file used when database_url is empty"),
-    Setting("database_url", "", str, "empty = sqlite:///<db_path>; postgresql://user:pw@host/db for PostgreSQL",
+    Setting("database_url", "", str, "empty = sqlite:///<db_path>; postgresql://user:pw@host/db for PostgreSQL, mariadb://user:pw@host/db for MariaDB/MySQL",
             secret=False, check=_check_database_url),
     Setting("db_pool_size", 5, int, "QueuePool size (server databases)", minimum=1),
     Setting("db_pool_max_overflow", 10, int, "QueuePool overflow (server databases)", minimum=0),

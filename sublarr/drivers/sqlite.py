@@ -11,23 +11,63 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
 
 from sublarr.core.hookspecs import hookimpl
-from sublarr.drivers.base import StorageDriver
+from sublarr.core.schema import BigId, DeclaredText, Real, legacy_current_timestamp, legacy_now
+from sublarr.drivers.base import StorageDriver, StorageFeatures, identity_columns, private_file
 
 _BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED", "EXCLUSIVE": "BEGIN EXCLUSIVE"}
+
+
+# -- the legacy DDL, exactly ---------------------------------------------------------------------
+
+@compiles(Real, "sqlite")
+def _real(element, compiler, **kw):
+    return "REAL"
+
+
+@compiles(BigId, "sqlite")
+def _big_id(element, compiler, **kw):
+    return "INTEGER"  # 64-bit on SQLite; INTEGER PRIMARY KEY AUTOINCREMENT needs this exact name
+
+
+@compiles(DeclaredText, "sqlite")
+def _declared_text(element, compiler, **kw):
+    return element.declared
+
+
+@compiles(legacy_now, "sqlite")
+def _legacy_now(element, compiler, **kw):
+    return "(datetime('now'))"
+
+
+@compiles(legacy_current_timestamp, "sqlite")
+def _legacy_current_timestamp(element, compiler, **kw):
+    return "CURRENT_TIMESTAMP"
+
+
+# plain integer/float/text columns go to the driver as they are (no per-row type processing)
+_PLAIN = (sa.Integer, sa.String, sa.Float)
 
 
 class SqliteStorage(StorageDriver):
     name = "sqlite"
     schemes = ("sqlite",)
     description = "embedded SQLite file (default)"
+    features = StorageFeatures(transactional_ddl=True, binary_text=True, upsert_returning=True, file_based=True)
+    backup_suffix = ".db"
+    insert_module = "sqlalchemy.dialects.sqlite"
 
     @property
     def path(self) -> str | None:
@@ -90,7 +130,126 @@ class SqliteStorage(StorageDriver):
     def read_options(self) -> dict[str, Any]:
         return {"sqlite_begin": "DEFERRED"}
 
-    def migration_lock(self, connection: Connection):
+    def snapshot_options(self) -> dict[str, Any]:
+        # a deferred read transaction in WAL mode sees one snapshot until it ends
+        return self.read_options()
+
+    def bulk_writer(self, conn: Connection, table: sa.Table) -> Callable[[list[tuple]], None]:
+        if not all(isinstance(c.type, _PLAIN) for c in table.columns):
+            return super().bulk_writer(conn, table)
+        preparer = conn.dialect.identifier_preparer
+        statement = (f"INSERT INTO {preparer.format_table(table)} "
+                     f"({', '.join(preparer.quote(c.name) for c in table.columns)}) "
+                     f"VALUES ({', '.join('?' * len(table.columns))})")
+        cursor = conn.connection.dbapi_connection.cursor()
+
+        def insert_many(batch: list[tuple]) -> None:
+            # The same DBAPI connection, so the same transaction; plain tuples skip SQLAlchemy's
+            # per-row dict and parameter processing, which these column types do not need.
+            cursor.executemany(statement, batch)
+
+        return insert_many
+
+    @contextlib.contextmanager
+    def foreign_keys_off(self, conn: Connection) -> Iterator[Connection]:
+        # PRAGMA foreign_keys is ignored inside a transaction: set it on the raw connection first.
+        raw = conn.connection.dbapi_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        ok = False
+        try:
+            yield conn
+            ok = True
+        finally:
+            if ok:
+                raw.execute("PRAGMA foreign_keys=ON")
+            else:
+                conn.invalidate()  # never hand a connection with foreign keys off back to the pool
+
+    def foreign_key_problems(self, conn: Connection) -> list[str]:
+        return sorted({row[0] for row in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()})
+
+    def read_counters(self, conn: Connection, tables: Iterable[sa.Table]) -> dict[str, int]:
+        if not conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").first():
+            return {}
+        return {name: int(seq) for name, seq in conn.exec_driver_sql("SELECT name, seq FROM sqlite_sequence")}
+
+    def reset_counters(self, conn: Connection, tables: Iterable[sa.Table], floor: Mapping[str, int]) -> dict[str, int]:
+        # Only AUTOINCREMENT tables keep a counter (sqlite_sequence); a plain rowid table hands
+        # out max(rowid) + 1 by itself.
+        counted = {r[0] for r in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%'")}
+        result = {}
+        for table, column in identity_columns(tables):
+            if table.name not in counted:
+                continue
+            value = max(int(conn.execute(sa.select(sa.func.max(column))).scalar() or 0), floor.get(table.name, 0))
+            updated = conn.exec_driver_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (value, table.name))
+            if updated.rowcount == 0 and value:
+                conn.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table.name, value))
+            result[table.name] = value
+        return result
+
+    # -- backup: the online backup API -------------------------------------------------------------
+
+    def backup(self, target: Path) -> tuple[dict[str, str | None], dict[str, int]]:
+        from sublarr.core.backup import BackupError
+
+        if not self.path:
+            raise BackupError("an in-memory SQLite database cannot be backed up")
+        raw = self.engine.raw_connection()  # a pooled connection: busy_timeout and WAL as configured
+        try:
+            sqlite_snapshot(raw.driver_connection, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                target.unlink()
+            raise
+        finally:
+            raw.close()
+        return describe_sqlite_file(target)
+
+    def restore(self, backup_file: Path) -> None:
+        """The backup is copied beside the database, checked, and renamed over it once no other
+        connection holds the database: atomic, never half-restored."""
+        from sublarr.core.backup import BackupError, utc_stamp
+
+        db = Path(self.path).expanduser().resolve()
+        work = db.with_name(f".{db.name}.restore-{utc_stamp()}-{os.getpid()}.tmp")
+        source = sqlite3.connect(f"{backup_file.as_uri()}?mode=ro", uri=True)
+        try:
+            sqlite_snapshot(source, work)
+        finally:
+            source.close()
+        try:
+            check = sqlite3.connect(work)
+            try:
+                result = check.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                check.close()
+            if result != "ok":
+                raise BackupError(f"{backup_file} failed the integrity check: {result}")
+            with self.migration_lock(None):  # no boot migrates meanwhile
+                self.replace_file(work)
+        finally:
+            for leftover in (work, Path(f"{work}.tmp"), Path(f"{work}-journal")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+
+    def replace_file(self, new_file: Path) -> None:
+        """Atomically put ``new_file`` (same directory, self-contained) in place of the database file.
+
+        Call with the migration lock held. The pool is emptied first and reconnects lazily.
+        """
+        from sublarr.core.backup import fsync_dir
+
+        path = Path(self.path).expanduser().resolve()
+        self.engine.dispose()
+        busy = int(self.settings.db_busy_timeout_ms) / 1000
+        release_sqlite_file(sqlite3.connect(path, isolation_level=None, timeout=busy), path, busy)
+        os.replace(new_file, path)
+        fsync_dir(path.parent)
+        self.engine.dispose()
+
+    def migration_lock(self, connection: Connection | None):
         if not self.path:
             return contextlib.nullcontext()
         from filelock import FileLock
@@ -133,6 +292,83 @@ class SqliteStorage(StorageDriver):
             "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(pragmas["synchronous"]),
             "pool": type(self.engine.pool).__name__,
         }
+
+
+# -- SQLite files (backups, restores, adoption of legacy files) -----------------------------------
+
+def sqlite_snapshot(source: sqlite3.Connection, destination: Path) -> Path:
+    """Write a consistent copy of ``source`` to ``destination`` with the online backup API.
+
+    The copy is written (mode 0600: it holds secrets) under a temporary name and renamed when
+    complete (a kill never leaves a half copy under the final name), and it is one self-contained
+    file (``journal_mode=DELETE``).
+    """
+    from sublarr.core.backup import fsync_dir, fsync_file
+
+    tmp = private_file(destination.with_name(destination.name + ".tmp"))
+    target = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        source.backup(target)  # pages=-1: one step, so one consistent read transaction
+        target.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        target.close()
+    fsync_file(tmp)
+    os.replace(tmp, destination)
+    fsync_dir(destination.parent)
+    return destination
+
+
+def release_sqlite_file(conn: sqlite3.Connection, path: Path, timeout: float = 5.0) -> None:
+    """Checkpoint ``path``'s WAL into it and close ``conn``, which must end up the last connection.
+
+    The last connection to close removes ``-wal`` and ``-shm``. If they survive, another process
+    holds the database open, and replacing the file under it would corrupt what it writes next.
+    Sublarr processes that wait for the migration lock let go of their connections first, so a
+    few retries within ``timeout`` seconds tell them apart from a program that keeps the file open.
+    """
+    from sublarr.core.backup import DatabaseBusy
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        leftovers = [p.name for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+        if not leftovers:
+            return
+        if time.monotonic() >= deadline:
+            raise DatabaseBusy(f"{path} is open in another process ({', '.join(leftovers)} still exist); "
+                               "stop every program that uses it and try again")
+        time.sleep(0.1)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+
+
+def describe_sqlite_file(path: Path) -> tuple[dict[str, str | None], dict[str, int]]:
+    """(schema revision per domain, row count per table) read from a SQLite file."""
+    from sublarr.core.backup import VERSION_TABLE_PREFIX, BackupError
+
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        revisions: dict[str, str | None] = {}
+        rows: dict[str, int] = {}
+        for name in names:
+            quoted = '"' + name.replace('"', '""') + '"'
+            if name.startswith(VERSION_TABLE_PREFIX):
+                found = conn.execute(f"SELECT version_num FROM {quoted}").fetchall()
+                revisions[name[len(VERSION_TABLE_PREFIX):]] = found[0][0] if found else None
+            elif not name.startswith("alembic_version"):
+                rows[name] = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
+        return revisions, rows
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is not a readable SQLite database: {exc}") from None
+    finally:
+        conn.close()
 
 
 @hookimpl

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select, update
 
-from sublarr.core.dialects import insert_ignore
 from sublarr.core.domain import Repository, require_str, starts_with
 from sublarr.core.timeutil import now_iso
 
@@ -26,7 +25,7 @@ class WatchlistRepository(Repository):
             count = conn.execute(select(func.count()).select_from(entries)).scalar_one()
             if count >= limit:
                 raise ValueError(f"the watchlist is full ({limit} entries; setting watchlist_max_entries)")
-            conn.execute(insert_ignore(conn, entries, ["path_prefix"]).values(
+            conn.execute(self.storage.insert_ignore(entries, ["path_prefix"]).values(
                 path_prefix=path_prefix, label=label, added_at=now_iso()))
             return conn.execute(select(entries.c.id).where(entries.c.path_prefix == path_prefix)).scalar_one()
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from sublarr.core.dialects import insert_ignore
 from sublarr.core.domain import (
     MAX_COMPOSITE_KEY_BYTES,
     MAX_INDEXED_BYTES,
@@ -48,7 +47,7 @@ class BlacklistRepository(Repository):
         }
         require_str("provider_name + subtitle_id", provider_name + subtitle_id, max_bytes=MAX_COMPOSITE_KEY_BYTES)
         with self.write() as conn:
-            conn.execute(insert_ignore(conn, entries, key=_KEY).values(**row))
+            conn.execute(self.storage.insert_ignore(entries, key=_KEY).values(**row))
             return conn.execute(select(entries.c.id).where(_matches(provider_name, subtitle_id))).scalar_one()
 
     def remove_blacklist_entry(self, entry_id: int) -> bool:

@@ -1,45 +1,11 @@
 from sqlalchemy import Index, Integer, Text
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.types import UserDefinedType
 
 from sublarr.core.models import Base
-from sublarr.core.schema import Real, legacy_now
+from sublarr.core.schema import DeclaredText, Real, legacy_current_timestamp
 
-
-class _SqliteTimestamp(UserDefinedType):
-    """The legacy ``TIMESTAMP`` column type of ``anidb_mappings``, as declared on SQLite.
-
-    Values pass through as the strings they are (SQLAlchemy's own TIMESTAMP would parse
-    them into datetimes on SQLite); elsewhere the column is plain TEXT.
-    """
-
-    cache_ok = True
-
-    def get_col_spec(self, **kw) -> str:
-        return "TIMESTAMP"
-
-
-LegacyTimestamp = Text().with_variant(_SqliteTimestamp(), "sqlite")
-
-
-class legacy_current_timestamp(FunctionElement):
-    """``DEFAULT CURRENT_TIMESTAMP`` of the legacy ``anidb_mappings`` DDL (UTC ``YYYY-MM-DD HH:MM:SS``);
-    the same text via :class:`~sublarr.core.schema.legacy_now` on other dialects."""
-
-    type = Text()
-    inherit_cache = True
-
-
-@compiles(legacy_current_timestamp, "sqlite")
-def _current_timestamp_sqlite(element, compiler, **kw):
-    return "CURRENT_TIMESTAMP"
-
-
-@compiles(legacy_current_timestamp)
-def _current_timestamp_default(element, compiler, **kw):
-    return compiler.process(legacy_now(), **kw)
+# the legacy DDL declared these TIMESTAMP (on SQLite); they hold "YYYY-MM-DD HH:MM:SS" text everywhere
+LegacyTimestamp = DeclaredText("TIMESTAMP")
 
 
 class FfprobeCache(Base):

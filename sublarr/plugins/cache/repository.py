@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from sublarr.core.dialects import upsert
 from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, require_int, require_str, starts_with
 from sublarr.core.timeutil import iso_in, now_iso, parse, utcnow
 from sublarr.plugins.jobs.models import Job
@@ -60,7 +59,7 @@ class CacheRepository(Repository):
             raise ValueError(f"probe_data is not JSON-serialisable: {exc}") from None
         row = {"file_path": file_path, "mtime": mtime, "probe_data_json": probe_json, "cached_at": now_iso()}
         with self.write() as conn:
-            conn.execute(upsert(conn, ffprobe, row, key=["file_path"]))
+            conn.execute(self.storage.upsert(ffprobe, row, key=["file_path"]))
 
     def clear_ffprobe_cache(self, file_path: str | None = None) -> None:
         """Delete one file's entry, or every entry when ``file_path`` is None or ``""``
@@ -117,13 +116,13 @@ class CacheRepository(Repository):
         """``column`` is ``base`` or starts with ``base + "."`` (literal, case-sensitive).
 
         starts_with() is exact everywhere, but it hides the column inside substr(), so no index
-        can serve it (about 0.5 s per call at 100k rows). SQLite compares text by code point
-        (BINARY collation), so there the same rows are exactly the range
+        can serve it (about 0.5 s per call at 100k rows). Where text compares by code point
+        (``features.binary_text``: SQLite, MariaDB), the same rows are exactly the range
         [base + ".", base + "/") ("/" follows "."), which the file_path index serves. A
-        PostgreSQL database may sort by a locale, where such a range is not a prefix match.
+        database that sorts by a locale (PostgreSQL may) is no such range.
         """
         subtitle_prefix = base + "."
-        if self.dialect == "sqlite":
+        if self.storage.features.binary_text:
             return or_(column == base, and_(column >= subtitle_prefix, column < base + "/"))
         return or_(column == base, starts_with(column, subtitle_prefix))
 
@@ -168,7 +167,7 @@ class CacheRepository(Repository):
         row = {"tvdb_id": tvdb_id, "anidb_id": anidb_id, "series_title": series_title,
                "created_at": now, "last_used": now}
         with self.write() as conn:
-            conn.execute(upsert(conn, anidb, row, key=["tvdb_id"],
+            conn.execute(self.storage.upsert(anidb, row, key=["tvdb_id"],
                                 update=["anidb_id", "series_title", "last_used"]))
 
     def cleanup_old_anidb_mappings(self, days: int = 90) -> int:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from sublarr.core.dialects import upsert
 from sublarr.core.domain import Repository, require_str
 from sublarr.core.timeutil import now_iso
 
@@ -29,7 +28,7 @@ class ConfigRepository(Repository):
         _key(key)
         require_str("value", value)
         with self.write() as conn:
-            conn.execute(upsert(conn, entries, {"key": key, "value": value, "updated_at": now_iso()},
+            conn.execute(self.storage.upsert(entries, {"key": key, "value": value, "updated_at": now_iso()},
                                 key=["key"]))
 
     def get_config_entry(self, key: str) -> str | None:

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from sublarr.core.dialects import insert_ignore, upsert
 from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_limit, paginate, require_int, require_str
 from sublarr.core.timeutil import iso_in, now_iso, utc_today
 
@@ -123,7 +122,7 @@ class JobsRepository(Repository):
         with self.write() as conn:
             for _ in range(_ID_ATTEMPTS):
                 job_id = str(uuid.uuid4())[:8]
-                if conn.execute(insert_ignore(conn, jobs, ["id"]).values(id=job_id, **row)).rowcount:
+                if conn.execute(self.storage.insert_ignore(jobs, ["id"]).values(id=job_id, **row)).rowcount:
                     break
             else:
                 raise RuntimeError(f"no free job id after {_ID_ATTEMPTS} attempts")
@@ -228,7 +227,7 @@ class JobsRepository(Repository):
         merges = [(key, column) for key, column in ((fmt, "by_format_json"), (source, "by_source_json"))
                   if key and counter == "translated"]
         with self.write() as conn:
-            conn.execute(upsert(conn, daily, row, key=["date"],
+            conn.execute(self.storage.upsert(daily, row, key=["date"],
                                 update={counter: func.coalesce(daily.c[counter], 0) + 1}))
             if not merges:
                 return

@@ -8,7 +8,6 @@ from sqlalchemy import Table, case, delete, exists, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sublarr.core.dialects import upsert
 from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_fields, require_int, require_str
 from sublarr.core.timeutil import now_iso
 from sublarr.plugins.wanted.models import WantedItem
@@ -229,7 +228,7 @@ class ProfilesRepository(Repository):
         require_int("profile_id", profile_id)
         try:
             with self.write() as conn:
-                conn.execute(upsert(conn, table, {key: item_id, "profile_id": profile_id}, key=[key]))
+                conn.execute(self.storage.upsert(table, {key: item_id, "profile_id": profile_id}, key=[key]))
         except IntegrityError:
             # the foreign key: checked by the database inside the write, so a profile deleted
             # concurrently cannot slip through

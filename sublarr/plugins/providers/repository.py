@@ -8,7 +8,6 @@ from sqlalchemy import Integer, Text, bindparam, case, delete, func, select, upd
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Executable
 
-from sublarr.core.dialects import upsert
 from sublarr.core.domain import (
     MAX_COMPOSITE_KEY_BYTES,
     MAX_INDEXED_BYTES,
@@ -17,6 +16,7 @@ from sublarr.core.domain import (
     require_str,
 )
 from sublarr.core.timeutil import iso_in, now_iso
+from sublarr.drivers.base import StorageDriver
 
 from .models import ProviderCache, ProviderStats, SubtitleDownload
 
@@ -73,7 +73,7 @@ def _check_search(provider_name: Any, success: Any, response_time_ms: Any) -> No
     _require_amount("response_time_ms", response_time_ms, nullable=True)
 
 
-def _search_upsert(conn: Connection, success: bool, timed: bool) -> Executable:
+def _search_upsert(storage: StorageDriver, success: bool, timed: bool) -> Executable:
     """Count one search (parameters ``name``, ``now``, ``rt``) in one upsert."""
     c = stats.c
     now = bindparam("now", type_=Text())
@@ -97,10 +97,10 @@ def _search_upsert(conn: Connection, success: bool, timed: bool) -> Executable:
         searches = _count(c.total_searches)
         avg = _count(c.avg_response_time_ms)
         again.update(last_response_time_ms=rt, avg_response_time_ms=avg + (rt - avg) / (searches + 1))
-    return upsert(conn, stats, first, key=["provider_name"], update=again)
+    return storage.upsert(stats, first, key=["provider_name"], update=again)
 
 
-def _download_upsert(conn: Connection, scored: bool) -> Executable:
+def _download_upsert(storage: StorageDriver, scored: bool) -> Executable:
     """Count one successful download (parameters ``name``, ``now``, ``score``) in one upsert."""
     c = stats.c
     now = bindparam("now", type_=Text())
@@ -114,7 +114,7 @@ def _download_upsert(conn: Connection, scored: bool) -> Executable:
         done = _count(c.successful_downloads)
         avg = _count(c.avg_score)
         again["avg_score"] = avg + (score - avg) / (done + 1)  # = (avg * n + score) / (n + 1), overflow-free
-    return upsert(conn, stats, first, key=["provider_name"], update=again)
+    return storage.upsert(stats, first, key=["provider_name"], update=again)
 
 
 class ProvidersRepository(Repository):
@@ -152,7 +152,7 @@ class ProvidersRepository(Repository):
         }
         require_str("provider_name + query_hash", provider_name + query_hash, max_bytes=MAX_COMPOSITE_KEY_BYTES)
         with self.write() as conn:
-            conn.execute(upsert(conn, cache, values, key=["provider_name", "query_hash"]))
+            conn.execute(self.storage.upsert(cache, values, key=["provider_name", "query_hash"]))
 
     # The name the repository layer and the cache domain use: one implementation.
     save_cache_results = cache_provider_results
@@ -232,21 +232,21 @@ class ProvidersRepository(Repository):
     # -- statistics ------------------------------------------------------------------------------
 
     def _stats_upsert(self, conn: Connection, build: Callable[..., Executable], *variant: bool) -> Executable:
-        """The prepared statement ``build(conn, *variant)``, built once per repository: the hot
+        """The prepared statement ``build(storage, *variant)``, built once per repository: the hot
         paths only bind values, so the write transaction is not held while SQLAlchemy builds
         expressions (that doubled the lock time and starved concurrent SQLite writers)."""
         key = (build, variant)
         stmt = self._prepared.get(key)
         if stmt is None:
-            stmt = self._prepared[key] = build(conn, *variant)
+            stmt = self._prepared[key] = build(self.storage, *variant)
         return stmt
 
     def _search(self, conn: Connection, provider_name: str, success: bool, response_time_ms: float | None) -> None:
-        stmt = self._stats_upsert(conn, _search_upsert, success, response_time_ms is not None)
+        stmt = self._stats_self.storage.upsert(_search_upsert, success, response_time_ms is not None)
         conn.execute(stmt, {"name": provider_name, "now": now_iso(), "rt": response_time_ms})
 
     def _download(self, conn: Connection, provider_name: str, score: int) -> None:
-        stmt = self._stats_upsert(conn, _download_upsert, score > 0)
+        stmt = self._stats_self.storage.upsert(_download_upsert, score > 0)
         conn.execute(stmt, {"name": provider_name, "now": now_iso(), "score": score})
 
     def record_search(self, provider_name: str, success: bool, response_time_ms: float | None = None) -> None:
@@ -275,7 +275,7 @@ class ProvidersRepository(Repository):
         again = {"failed_downloads": _count(c.failed_downloads) + 1, "consecutive_failures": _count(c.consecutive_failures) + 1,
                  "last_failure_at": now, "updated_at": now}
         with self.write() as conn:
-            conn.execute(upsert(conn, stats, first, key=["provider_name"], update=again))
+            conn.execute(self.storage.upsert(stats, first, key=["provider_name"], update=again))
 
     def update_provider_stats(self, provider_name: str, success: bool, score: int = 0,
                               response_time_ms: float | None = None) -> None:
@@ -345,7 +345,7 @@ class ProvidersRepository(Repository):
                   "disabled_until": _time_after("cooldown_minutes", cooldown_minutes, "minutes"),
                   "updated_at": now}
         with self.write() as conn:
-            conn.execute(upsert(conn, stats, values, key=["provider_name"]))
+            conn.execute(self.storage.upsert(stats, values, key=["provider_name"]))
 
     def check_auto_disable(self, provider_name: str, threshold: int | None = None) -> bool:
         """Disable the provider for ``provider_auto_disable_cooldown_minutes`` once

@@ -5,7 +5,6 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from sublarr.core.dialects import upsert
 from sublarr.core.domain import (
     MAX_COMPOSITE_KEY_BYTES,
     MAX_INDEXED_BYTES,
@@ -77,7 +76,7 @@ class ScoringRepository(Repository):
         for row in rows:  # (score_type, weight_key) is a unique key
             require_str("score_type + weight key", score_type + row["weight_key"], max_bytes=MAX_COMPOSITE_KEY_BYTES)
         with self.write() as conn:
-            conn.execute(upsert(conn, weights, None, key=["score_type", "weight_key"],
+            conn.execute(self.storage.upsert(weights, None, key=["score_type", "weight_key"],
                                 update=["weight_value", "updated_at"]), rows)
 
     def get_effective_weights(self, score_type: str) -> dict[str, int]:
@@ -131,7 +130,7 @@ class ScoringRepository(Repository):
                                             max_bytes=MAX_INDEXED_BYTES),
                "modifier": _as_int("modifier", modifier), "updated_at": now_iso()}
         with self.write() as conn:
-            conn.execute(upsert(conn, modifiers, row, key=["provider_name"]))
+            conn.execute(self.storage.upsert(modifiers, row, key=["provider_name"]))
 
     def delete_provider_modifier(self, provider_name: str) -> None:
         """Delete a provider's modifier; no error when it has none."""

@@ -36,9 +36,9 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sublarr.core.dialects import insert_ignore, upsert
 from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_fields, require_int, require_str
 from sublarr.core.timeutil import iso_in, now_iso
+from sublarr.drivers.base import StorageDriver
 
 from .models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
 
@@ -76,24 +76,22 @@ def _row(conn: Connection, table: Table, column: str, value: Any) -> dict | None
     return dict(found) if found is not None else None
 
 
-def _upsert_id(conn: Connection, table: Table, values: Mapping[str, Any], key: str) -> int:
+def _upsert_id(storage: StorageDriver, conn: Connection, table: Table, values: Mapping[str, Any], key: str) -> int:
     """Overwrite every given column of the row with this ``key`` value, or insert it; returns the id.
 
     The UPDATE comes first so that re-upserting an existing row (every library scan does) draws
     no value from the id sequence: PostgreSQL evaluates ``nextval()`` before ON CONFLICT, so a
     plain upsert burns one id per call and a 4-byte SERIAL would run out after 2**31 calls.
-    The INSERT ... ON CONFLICT DO UPDATE keeps it race-safe when another writer inserts the
-    same key in between (RETURNING yields the row in both branches).
+    The upsert keeps it race-safe when another writer inserts the same key in between; the id is
+    then read by the key (not every engine can return rows from an UPDATE).
     """
     now = now_iso()
     changes = {column: value for column, value in values.items() if column != key}
-    stmt = update(table).where(table.c[key] == values[key]).values(**changes, updated_at=now)
-    found = conn.execute(stmt.returning(table.c.id)).scalar()
-    if found is not None:
-        return found
-    stmt = upsert(conn, table, {**values, "created_at": now, "updated_at": now}, key=[key],
-                  update=[*changes, "updated_at"])
-    return conn.execute(stmt.returning(table.c.id)).scalar_one()
+    by_key = table.c[key] == values[key]
+    if not conn.execute(update(table).where(by_key).values(**changes, updated_at=now)).rowcount:
+        conn.execute(storage.upsert(table, {**values, "created_at": now, "updated_at": now}, key=[key],
+                                    update=[*changes, "updated_at"]))
+    return conn.execute(select(table.c.id).where(by_key)).scalar_one()
 
 
 class StandaloneRepository(Repository):
@@ -123,7 +121,7 @@ class StandaloneRepository(Repository):
         returns its id (race-safe)."""
         values = _folder_values({"path": path, "label": label, "media_type": media_type, "enabled": enabled})
         with self.write() as conn:
-            return _upsert_id(conn, folders, values, key="path")
+            return _upsert_id(self.storage, conn, folders, values, key="path")
 
     def create_watched_folder(self, path: str, label: str = "", media_type: str = "auto") -> dict:
         """Add an enabled folder and return it; an existing path returns the existing folder
@@ -134,7 +132,7 @@ class StandaloneRepository(Repository):
             existing = _row(conn, folders, "path", path)  # first, so an existing path draws no id
             if existing is not None:
                 return existing
-            conn.execute(insert_ignore(conn, folders, ["path"]).values(
+            conn.execute(self.storage.insert_ignore(folders, ["path"]).values(
                 **values, enabled=1, last_scan_at="", created_at=now, updated_at=now))
             return _row(conn, folders, "path", path)
 
@@ -199,7 +197,7 @@ class StandaloneRepository(Repository):
             "metadata_source": require_str("metadata_source", metadata_source),
         }
         with self.write() as conn:
-            return _upsert_id(conn, series, values, key="folder_path")
+            return _upsert_id(self.storage, conn, series, values, key="folder_path")
 
     def get_standalone_series(self, series_id: int | None = None) -> dict | list[dict] | None:
         """With an id: that series or None. Without: every series (legacy overload)."""
@@ -235,7 +233,7 @@ class StandaloneRepository(Repository):
             "metadata_source": require_str("metadata_source", metadata_source),
         }
         with self.write() as conn:
-            return _upsert_id(conn, movies, values, key="file_path")
+            return _upsert_id(self.storage, conn, movies, values, key="file_path")
 
     def get_standalone_movies(self, movie_id: int | None = None) -> dict | list[dict] | None:
         """With an id: that movie or None. Without: every movie (legacy overload)."""
@@ -276,7 +274,7 @@ class StandaloneRepository(Repository):
         values = {"cache_key": cache_key, "provider": provider, "response_json": response_json,
                   "cached_at": now_iso(), "expires_at": expires_at}
         with self.write() as conn:
-            conn.execute(upsert(conn, metadata, values, key=["cache_key"]))
+            conn.execute(self.storage.upsert(metadata, values, key=["cache_key"]))
 
     save_metadata_cache = cache_metadata
 

@@ -9,7 +9,6 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sublarr.core.dialects import upsert
 from sublarr.core.domain import (
     LIKE_ESCAPE,
     MAX_INDEXED_BYTES,
@@ -104,7 +103,7 @@ class TranslationRepository(Repository):
             "last_used_at": now,
         }
         with self.write() as conn:
-            conn.execute(upsert(conn, history, row, key=["config_hash"], update=["last_used_at"]))
+            conn.execute(self.storage.upsert(history, row, key=["config_hash"], update=["last_used_at"]))
 
     def get_translation_config_history(self) -> list[dict[str, Any]]:
         """Every configuration, most recently used first."""
@@ -344,5 +343,5 @@ class TranslationRepository(Repository):
         changes.update(values)
         changes.update(on_conflict or {})
         with self.write() as conn:
-            conn.execute(upsert(conn, backends, {"backend_name": backend_name, **counters, **values},
+            conn.execute(self.storage.upsert(backends, {"backend_name": backend_name, **counters, **values},
                                 key=["backend_name"], update=changes))

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.engine import Connection, Dialect
 
-from sublarr.core.dialects import insert_for
 from sublarr.core.domain import (
     MAX_COMPOSITE_KEY_BYTES,
     MAX_INDEXED_BYTES,
@@ -147,14 +146,18 @@ class WantedRepository(Repository):
         self._upsert = _MultiRowUpsert.compile(self.engine.dialect, self._upsert_statement())
 
     def _upsert_statement(self):
-        ins = insert_for(self.engine, wanted).values({n: bindparam(n) for n in UPSERT_COLUMNS})
         ignored = c.status == "ignored"
-        set_ = {n: ins.excluded[n] for n in _SET_ON_CONFLICT}
-        # Legacy rule: an ignored item stays ignored (and keeps its item_type); any other
-        # status goes back to 'wanted'. Evaluated on the stored row inside the upsert itself.
-        set_["status"] = case((ignored, c.status), else_=ins.excluded.status)
-        set_["item_type"] = case((ignored, c.item_type), else_=ins.excluded.item_type)
-        stmt = ins.on_conflict_do_update(index_elements=list(IDENTITY), set_=set_)
+
+        def on_conflict(new):
+            set_ = {n: new[n] for n in _SET_ON_CONFLICT}
+            # Legacy rule: an ignored item stays ignored (and keeps its item_type); any other
+            # status goes back to 'wanted'. Evaluated on the stored row inside the upsert itself.
+            set_["status"] = case((ignored, c.status), else_=new["status"])
+            set_["item_type"] = case((ignored, c.item_type), else_=new["item_type"])
+            return set_
+
+        stmt = self.storage.upsert(wanted, {n: bindparam(n) for n in UPSERT_COLUMNS}, key=IDENTITY,
+                                   update=on_conflict)
         if self.engine.dialect.insert_returning:
             stmt = stmt.returning(c.id, *(c[n] for n in IDENTITY))
         return stmt

@@ -6,7 +6,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import delete, func, select, update
 
-from sublarr.core.dialects import insert_ignore
 from sublarr.core.domain import (
     MAX_INDEXED_BYTES,
     Repository,
@@ -67,7 +66,7 @@ class WhisperRepository(Repository):
                "status": "queued", "progress": 0.0, "created_at": now_iso()}
         with self.write() as conn:
             # ON CONFLICT DO NOTHING: a duplicate is detected without an aborted transaction.
-            inserted = conn.execute(insert_ignore(conn, jobs, ["id"]).values(**job)).rowcount
+            inserted = conn.execute(self.storage.insert_ignore(jobs, ["id"]).values(**job)).rowcount
             if not inserted:
                 raise ValueError(f"whisper job {job_id!r} exists already")
         return job

@@ -1,0 +1,497 @@
+"""MariaDB (and MySQL) storage through mysqlclient (``MySQLdb``): ``pip install 'sublarr[mariadb]'``.
+
+URLs: ``mariadb://user:password@host/db`` (or ``mysql://``, and the ``+mysqldb`` forms). Tested
+against MariaDB 10.11; MySQL 8 uses the same driver (the ``mysql`` dialect of SQLAlchemy).
+
+What this engine does differently, and how the driver keeps the legacy behaviour:
+
+* **Text compares case- and accent-insensitively by default** (``utf8mb4_general_ci``), with
+  trailing spaces ignored (PAD SPACE). Every table is created ``utf8mb4`` with the collation
+  ``utf8mb4_nopad_bin``: equality, uniqueness and ORDER BY are by code point, exactly as SQLite's
+  BINARY, whatever the database's default collation is.
+* **TEXT cannot be a key without a length**, and a key holds at most 3072 bytes (768 characters
+  of utf8mb4). The documented input limit for indexed text is 2000 UTF-8 bytes, so: text columns
+  are ``LONGTEXT``; a primary key or unique key over text is a hash-backed unique key
+  (``UNIQUE ... USING HASH``: unique on the whole value, any length) with a prefix index beside
+  it for lookups; plain indexes over text index a prefix. A text primary key therefore becomes
+  such a unique key (InnoDB keeps its own hidden row id as the clustered key).
+* **``ON DUPLICATE KEY UPDATE`` assigns left to right, each expression seeing the assignments
+  before it** (PostgreSQL and SQLite evaluate every expression on the old row). The driver orders
+  the assignments so that an expression that reads a column runs before that column changes, so
+  running averages and counters come out the same.
+* **DDL is not transactional**: each statement commits. ``features.transactional_ddl`` is False;
+  the migration runner records a revision it starts and reports one that never finished on the
+  next boot (:mod:`sublarr.core.migrate`). ``ALTER TABLE ... AUTO_INCREMENT`` (identity reset after a
+  copy) therefore runs after the copy has been verified.
+* Connections run ``READ COMMITTED`` (as PostgreSQL does; InnoDB's REPEATABLE READ would take gap
+  locks in upserts), strict SQL mode, UTC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy.sql import visitors
+
+from sublarr.core.errors import SublarrError
+from sublarr.core.hookspecs import hookimpl
+from sublarr.core.schema import legacy_now
+from sublarr.drivers.base import (
+    StorageDriver,
+    StorageFeatures,
+    find_tool,
+    identity_columns,
+    private_file,
+    run_tool,
+    upsert_assignments,
+)
+
+log = logging.getLogger("sublarr.storage")
+
+DIALECTS = ("mariadb", "mysql")
+CHARSET = "utf8mb4"
+COLLATION = "utf8mb4_nopad_bin"  # code point order, no trailing-space padding (= SQLite BINARY)
+MAX_KEY_BYTES = 3072  # InnoDB, DYNAMIC row format
+BYTES_PER_CHAR = 4
+MAX_PREFIX_CHARS = MAX_KEY_BYTES // BYTES_PER_CHAR
+LOOKUP_SUFFIX = "_lookup"
+SQL_MODE = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE,NO_ZERO_IN_DATE"
+
+# ANALYZE TABLE after a bulk write of at least this many rows that is also this share of the table
+MAINTAIN_MIN_ROWS = 1000
+MAINTAIN_SHARE = 0.1
+
+_TOOLS = ("install the MariaDB client tools (Debian/Ubuntu: apt-get install mariadb-client) to back up or "
+          "restore a MariaDB/MySQL database")
+
+
+# -- DDL: what the schema's types and keys become on this engine ----------------------------------
+
+def _for_dialects(element: type) -> Callable:
+    def register(fn: Callable) -> Callable:
+        for name in DIALECTS:
+            compiles(element, name)(fn)
+        return fn
+    return register
+
+
+@_for_dialects(sa.Text)
+def _text(element, compiler, **kw):
+    return "LONGTEXT"  # the legacy TEXT is unbounded (SQLite: 1 GB); MariaDB's TEXT stops at 64 KiB
+
+
+@_for_dialects(legacy_now)
+def _legacy_now(element, compiler, **kw):
+    return "(CAST(UTC_TIMESTAMP() AS CHAR))"  # 'YYYY-MM-DD HH:MM:SS', as datetime('now')
+
+
+def _is_text(column: sa.Column) -> bool:
+    kind = column.type
+    impl = getattr(kind, "impl", None)  # TypeDecorator
+    return isinstance(kind, sa.Text) or isinstance(impl, sa.Text) or (isinstance(impl, type) and issubclass(impl, sa.Text))
+
+
+def _prefixes(columns: Sequence[sa.Column]) -> dict[str, int]:
+    """Prefix lengths (characters) for the text columns of a key, so the key fits MAX_KEY_BYTES."""
+    texts = [c for c in columns if _is_text(c)]
+    if not texts:
+        return {}
+    room = MAX_KEY_BYTES - 8 * (len(columns) - len(texts))
+    length = min(MAX_PREFIX_CHARS, room // (BYTES_PER_CHAR * len(texts)))
+    return {c.name: length for c in texts}
+
+
+def _key_columns(compiler, columns: Sequence[sa.Column], prefixes: Mapping[str, int]) -> str:
+    quote = compiler.preparer.quote
+    return ", ".join(f"{quote(c.name)}({prefixes[c.name]})" if c.name in prefixes else quote(c.name)
+                     for c in columns)
+
+
+def _hash_unique(compiler, name: str, columns: Sequence[sa.Column]) -> str:
+    """A unique key over text (any length) and a prefix index beside it that serves lookups."""
+    quote = compiler.preparer.quote
+    plain = ", ".join(quote(c.name) for c in columns)
+    return (f"CONSTRAINT {quote(name)} UNIQUE KEY ({plain}) USING HASH, "
+            f"KEY {quote(name + LOOKUP_SUFFIX)} ({_key_columns(compiler, columns, _prefixes(columns))})")
+
+
+@_for_dialects(PrimaryKeyConstraint)
+def _primary_key(constraint, compiler, **kw):
+    columns = list(constraint.columns)
+    if not any(_is_text(c) for c in columns):
+        return compiler.visit_primary_key_constraint(constraint, **kw)
+    return _hash_unique(compiler, constraint.name or f"pk_{constraint.table.name}", columns)
+
+
+@_for_dialects(UniqueConstraint)
+def _unique(constraint, compiler, **kw):
+    columns = list(constraint.columns)
+    if not any(_is_text(c) for c in columns):
+        return compiler.visit_unique_constraint(constraint, **kw)
+    return _hash_unique(compiler, constraint.name or f"uq_{constraint.table.name}_{columns[0].name}", columns)
+
+
+@_for_dialects(CreateTable)
+def _create_table(create, compiler, **kw):
+    sql = compiler.visit_create_table(create, **kw).rstrip()
+    if "CHARSET" not in sql.upper().rsplit(")", 1)[-1]:
+        sql += f" ENGINE=InnoDB DEFAULT CHARSET={CHARSET} COLLATE={COLLATION}"
+    return sql + "\n\n"
+
+
+@_for_dialects(CreateIndex)
+def _create_index(create, compiler, **kw):
+    index = create.element
+    columns = [c for c in index.columns if isinstance(c, sa.Column)]
+    if not any(_is_text(c) for c in columns) or len(columns) != len(index.expressions):
+        return compiler.visit_create_index(create, **kw)
+    quote = compiler.preparer.quote
+    table = compiler.preparer.format_table(index.table)
+    if index.unique:
+        plain = ", ".join(quote(c.name) for c in columns)
+        return (f"ALTER TABLE {table} ADD UNIQUE KEY {quote(index.name)} ({plain}) USING HASH, "
+                f"ADD KEY {quote(index.name + LOOKUP_SUFFIX)} ({_key_columns(compiler, columns, _prefixes(columns))})")
+    return f"CREATE INDEX {quote(index.name)} ON {table} ({_key_columns(compiler, columns, _prefixes(columns))})"
+
+
+@_for_dialects(DropIndex)
+def _drop_index(drop, compiler, **kw):
+    index = drop.element
+    quote = compiler.preparer.quote
+    table = compiler.preparer.format_table(index.table)
+    # a unique index over text has a lookup index beside it (see _hash_unique)
+    return (f"ALTER TABLE {table} DROP INDEX {quote(index.name)}, "
+            f"DROP INDEX IF EXISTS {quote(index.name + LOOKUP_SUFFIX)}")
+
+
+def _learn_types(conn: Connection, index: sa.Index) -> None:
+    found = dict(conn.execute(text(
+        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+        "AND TABLE_NAME = :t"), {"t": index.table.name}).all())
+    for column in index.columns:
+        if isinstance(column.type, sa.types.NullType) and str(found.get(column.name, "")).lower().endswith("text"):
+            column.type = sa.Text()
+
+
+# -- upserts ----------------------------------------------------------------------------------------
+
+def _stored_columns(expression: Any, table: sa.Table) -> set[str]:
+    """Names of ``table``'s columns that ``expression`` reads from the stored row."""
+    return {e.name for e in visitors.iterate(expression)
+            if isinstance(e, sa.Column) and e.table is table}
+
+
+def sequential_assignments(table: sa.Table, assignments: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``assignments`` in an order where each expression runs before any column it reads is
+    assigned, so MariaDB's left-to-right SET gives what the old-row semantics of ON CONFLICT give."""
+    pending = dict(assignments)
+    reads = {name: _stored_columns(expr, table) - {name} for name, expr in pending.items()}
+    ordered: list[tuple[str, Any]] = []
+    while pending:
+        # a column may be assigned once no remaining expression still needs to read it
+        free = [n for n in pending if not any(n in reads[other] for other in pending if other != n)]
+        if not free:
+            raise ValueError(f"upsert of {table.name}: the assignments of {', '.join(sorted(pending))} read each "
+                             "other, which MariaDB's ON DUPLICATE KEY UPDATE cannot express")
+        for name in free:
+            ordered.append((name, pending.pop(name)))
+    return ordered
+
+
+class _Proposed:
+    """``new[column]``: the value the INSERT proposed (``VALUES(column)``)."""
+
+    def __init__(self, stmt):
+        self._inserted = stmt.inserted
+
+    def __getitem__(self, name: str):
+        return self._inserted[name]
+
+    def __getattr__(self, name: str):
+        return self._inserted[name]
+
+
+# -- the driver ----------------------------------------------------------------------------------
+
+class MariadbStorage(StorageDriver):
+    name = "mariadb"
+    schemes = ("mariadb", "mysql")
+    description = "MariaDB / MySQL server (mysqlclient)"
+    features = StorageFeatures(transactional_ddl=False, binary_text=True, upsert_returning=True)
+    backup_suffix = ".sql"
+    insert_module = "sqlalchemy.dialects.mysql"
+
+    @classmethod
+    def normalize_url(cls, url: URL) -> URL:
+        if "+" not in url.drivername:
+            url = url.set(drivername=f"{url.drivername}+mysqldb")
+        if "charset" not in url.query:
+            url = url.update_query_dict({"charset": CHARSET})
+        return url
+
+    def create_engine(self) -> Engine:
+        try:
+            import MySQLdb  # noqa: F401
+        except ImportError:
+            raise SublarrError("the mariadb storage driver needs mysqlclient: pip install 'sublarr[mariadb]' "
+                               "(it builds against libmariadb-dev / libmysqlclient-dev and pkg-config)") from None
+        s = self.settings
+        engine = create_engine(
+            self.url,
+            pool_size=int(s.db_pool_size),
+            max_overflow=int(s.db_pool_max_overflow),
+            pool_recycle=int(s.db_pool_recycle),
+            pool_pre_ping=True,
+            isolation_level="READ COMMITTED",
+            connect_args={"connect_timeout": int(s.db_connect_timeout)},
+        )
+
+        @event.listens_for(engine, "before_execute")
+        def _type_index_columns(conn, clause, multiparams, params, execution_options):
+            # Alembic's op.create_index names columns without types; the prefix lengths of text
+            # columns need them, so they are read from the live table.
+            if isinstance(clause, CreateIndex) and any(isinstance(c.type, sa.types.NullType)
+                                                       for c in clause.element.columns):
+                _learn_types(conn, clause.element)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute(f"SET SESSION sql_mode = '{SQL_MODE}', time_zone = '+00:00'")
+            cur.execute(f"SET NAMES {CHARSET} COLLATE {COLLATION}")
+            cur.close()
+
+        return engine
+
+    def check(self) -> None:
+        with self.engine.connect() as conn:
+            version = conn.exec_driver_sql("SELECT VERSION()").scalar() or ""
+        if "mariadb" in version.lower():
+            major, minor = (int(p) for p in version.split(".")[:2])
+            if (major, minor) < (10, 5):
+                raise SublarrError(f"MariaDB {version} is too old: sublarr needs MariaDB 10.5 or newer")
+
+    # -- statements -----------------------------------------------------------------------------
+
+    def upsert(self, table: sa.Table, values: Mapping[str, Any] | None, key: Sequence[str],
+               update: Sequence[str] | Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] | None = None) -> Any:
+        stmt = self.insert(table)
+        if isinstance(values, Mapping):
+            stmt = stmt.values(**values)
+        set_ = upsert_assignments(update, values, key, _Proposed(stmt))
+        if not set_:  # do nothing on a duplicate (unlike INSERT IGNORE, other errors still raise)
+            first = key[0]
+            return stmt.on_duplicate_key_update({first: table.c[first]})
+        return stmt.on_duplicate_key_update(sequential_assignments(table, set_))
+
+    def insert_ignore(self, table: sa.Table, key: Sequence[str]) -> Any:
+        # rowcount 0 for a duplicate; values are validated by the domains before they get here
+        return self.insert(table).prefix_with("IGNORE")
+
+    # -- bulk work ------------------------------------------------------------------------------
+
+    def bulk_writer(self, conn: Connection, table: sa.Table) -> Callable[[list[tuple]], None]:
+        if not all(isinstance(c.type, (sa.Integer, sa.String, sa.Float)) for c in table.columns):
+            return super().bulk_writer(conn, table)
+        preparer = conn.dialect.identifier_preparer
+        statement = (f"INSERT INTO {preparer.format_table(table)} "
+                     f"({', '.join(preparer.quote(c.name) for c in table.columns)}) "
+                     f"VALUES ({', '.join(['%s'] * len(table.columns))})")
+        cursor = conn.connection.dbapi_connection.cursor()
+
+        def insert_many(batch: list[tuple]) -> None:
+            cursor.executemany(statement, batch)  # MySQLdb sends it as multi-row INSERTs
+
+        return insert_many
+
+    @contextlib.contextmanager
+    def foreign_keys_off(self, conn: Connection) -> Iterator[Connection]:
+        conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+        if conn.in_transaction():
+            conn.commit()
+        ok = False
+        try:
+            yield conn
+            ok = True
+        finally:
+            if ok:
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
+                if conn.in_transaction():
+                    conn.commit()
+            else:
+                conn.invalidate()  # never hand a connection with foreign keys off back to the pool
+
+    def read_counters(self, conn: Connection, tables: Iterable[sa.Table]) -> dict[str, int]:
+        counters = {}
+        for table, _column in identity_columns(tables):
+            following = conn.execute(text(
+                "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                "AND TABLE_NAME = :t"), {"t": table.name}).scalar()
+            if following:
+                counters[table.name] = int(following) - 1
+        return counters
+
+    def reset_counters(self, conn: Connection, tables: Iterable[sa.Table], floor: Mapping[str, int]) -> dict[str, int]:
+        # ALTER TABLE commits the transaction it runs in: the copy calls this after verifying.
+        result = {}
+        preparer = conn.dialect.identifier_preparer
+        for table, column in identity_columns(tables):
+            value = max(int(conn.execute(sa.select(sa.func.max(column))).scalar() or 0), floor.get(table.name, 0))
+            conn.exec_driver_sql(f"ALTER TABLE {preparer.format_table(table)} AUTO_INCREMENT = {value + 1}")
+            result[table.name] = value
+        return result
+
+    def after_bulk_write(self, table: str, rows: int) -> None:
+        if rows < MAINTAIN_MIN_ROWS:
+            return
+        try:
+            with self.engine.connect() as conn:
+                known = conn.execute(text("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE "
+                                          "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :t"), {"t": table}).scalar()
+                if known is None or rows < MAINTAIN_SHARE * int(known):
+                    conn.rollback()
+                    return
+                conn.exec_driver_sql(f"ANALYZE TABLE {conn.dialect.identifier_preparer.quote(table)}").all()
+                conn.commit()
+        except SQLAlchemyError as exc:  # upkeep is an optimisation: the rows are committed already
+            log.warning("ANALYZE TABLE %s after a bulk write failed: %s", table, str(exc).splitlines()[0])
+
+    # -- migrations -----------------------------------------------------------------------------
+
+    def _lock_name(self) -> str:
+        return f"sublarr_migrate_{self.url.database}"[:64]
+
+    @contextlib.contextmanager
+    def migration_lock(self, connection: Connection | None) -> Iterator[None]:
+        if connection is None:
+            with self.engine.connect() as own, self.migration_lock(own):
+                yield
+            return
+        got = connection.execute(text("SELECT GET_LOCK(:n, :t)"), {"n": self._lock_name(), "t": 600}).scalar()
+        connection.commit()
+        if got != 1:
+            raise SublarrError("timed out after 600 s waiting for another process's migration of "
+                               f"{self.url.database}")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                connection.rollback()
+            connection.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": self._lock_name()})
+            connection.commit()
+
+    # -- backup: mariadb-dump / mariadb ---------------------------------------------------------
+
+    def _tool(self, *names: str) -> str:
+        from sublarr.core.backup import BackupError
+
+        for name in names:
+            with contextlib.suppress(BackupError):
+                return find_tool(name, _TOOLS)
+        return find_tool(names[0], _TOOLS)
+
+    def backup_tools(self) -> str | None:
+        from sublarr.core.backup import BackupError
+
+        try:
+            self._tool("mariadb-dump", "mysqldump")
+            self._tool("mariadb", "mysql")
+        except BackupError as exc:
+            return str(exc)
+        return None
+
+    def _client_args(self) -> list[str]:
+        url = self.url
+        args = [f"--host={url.host or 'localhost'}", f"--default-character-set={CHARSET}"]
+        if url.port:
+            args.append(f"--port={url.port}")
+        if url.username:
+            args.append(f"--user={url.username}")
+        socket = url.query.get("unix_socket")
+        if socket:
+            args.append(f"--socket={socket if isinstance(socket, str) else socket[-1]}")
+        return args
+
+    def _client_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT")}
+        if self.url.password is not None:
+            env["MYSQL_PWD"] = str(self.url.password)  # never on the command line
+        return env
+
+    def backup(self, target: Path) -> tuple[dict[str, str | None], dict[str, int]]:
+        """``mariadb-dump --single-transaction``: a consistent dump while the service keeps writing.
+        The tool cannot share its snapshot, so the manifest's counts are read before and after the
+        dump; they must agree (a burst of writes during the dump is retried, then reported)."""
+        from sublarr.core.backup import BackupError, describe_connection, fsync_dir, fsync_file
+
+        dump = self._tool("mariadb-dump", "mysqldump")
+        tmp = private_file(target.with_name(target.name + ".tmp"))
+        try:
+            for _attempt in range(3):
+                before = self._describe(describe_connection)
+                with open(tmp, "wb") as out:
+                    run_tool([dump, *self._client_args(), "--single-transaction", "--skip-lock-tables",
+                              "--no-tablespaces", "--hex-blob", "--routines=false", "--triggers",
+                              "--skip-comments", "--add-drop-table", str(self.url.database)],
+                             self._client_env(), "mariadb-dump", stdout=out)
+                if self._describe(describe_connection) == before:
+                    break
+            else:
+                raise BackupError("the database kept changing during three dumps; back up at a quieter time")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        fsync_file(tmp)
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+        return before
+
+    def _describe(self, describe_connection) -> tuple[dict[str, str | None], dict[str, int]]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                return describe_connection(conn)
+
+    def restore(self, backup_file: Path) -> None:
+        """The dump is replayed by the ``mariadb`` client under the migration lock. MariaDB cannot
+        roll back DDL, so a restore that fails half-way leaves the database partly restored: the
+        safety copy that ``sublarr db restore`` takes first is what puts it back."""
+        client = self._tool("mariadb", "mysql")
+        self.engine.dispose()
+        with self.engine.connect() as conn, self.migration_lock(conn), open(backup_file, "rb") as dump:
+            run_tool([client, *self._client_args(), "--binary-mode", str(self.url.database)],
+                     self._client_env(), "mariadb", stdin=dump)
+        self.engine.dispose()
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            version = conn.exec_driver_sql("SELECT VERSION()").scalar()
+            conn.rollback()
+        return {
+            "driver": self.name,
+            "server": f"{self.url.host or 'localhost'}:{self.url.port or 3306}/{self.url.database}",
+            "server_version": version,
+            "collation": COLLATION,
+            **self.pool_status(),
+            "max_overflow": int(self.settings.db_pool_max_overflow),
+            "pool_recycle": int(self.settings.db_pool_recycle),
+        }
+
+
+@hookimpl
+def sublarr_storage_drivers():
+    return [MariadbStorage]
