@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,15 @@ def _for_dialects(element: type) -> Callable:
 @_for_dialects(sa.Text)
 def _text(element, compiler, **kw):
     return "LONGTEXT"  # the legacy TEXT is unbounded (SQLite: 1 GB); MariaDB's TEXT stops at 64 KiB
+
+
+@_for_dialects(sa.Float)
+def _float(element, compiler, **kw):
+    # a plain Float is 8 bytes on SQLite (REAL) and PostgreSQL (FLOAT = double precision); MariaDB's
+    # FLOAT is 4 bytes and would round what the other engines keep
+    if getattr(element, "precision", None) is None:
+        return "DOUBLE"
+    return compiler.visit_float(element, **kw)
 
 
 @_for_dialects(legacy_now)
@@ -430,25 +440,21 @@ class MariadbStorage(StorageDriver):
         return env
 
     def backup(self, target: Path) -> tuple[dict[str, str | None], dict[str, int]]:
-        """``mariadb-dump --single-transaction``: a consistent dump while the service keeps writing.
-        The tool cannot share its snapshot, so the manifest's counts are read before and after the
-        dump; they must agree (a burst of writes during the dump is retried, then reported)."""
-        from sublarr.core.backup import BackupError, describe_connection, fsync_dir, fsync_file
+        """``mariadb-dump --single-transaction``: one consistent snapshot while the service keeps
+        writing. The tool cannot share its snapshot, so what the manifest says is read from the dump
+        itself: one ``INSERT`` line per row (``--skip-extended-insert``; the tool escapes line breaks
+        inside values), the revisions from the rows of the ``alembic_version_*`` tables."""
+        from sublarr.core.backup import fsync_dir, fsync_file
 
         dump = self._tool("mariadb-dump", "mysqldump")
         tmp = private_file(target.with_name(target.name + ".tmp"))
         try:
-            for _attempt in range(3):
-                before = self._describe(describe_connection)
-                with open(tmp, "wb") as out:
-                    run_tool([dump, *self._client_args(), "--single-transaction", "--skip-lock-tables",
-                              "--no-tablespaces", "--hex-blob", "--routines=false", "--triggers",
-                              "--skip-comments", "--add-drop-table", str(self.url.database)],
-                             self._client_env(), "mariadb-dump", stdout=out)
-                if self._describe(describe_connection) == before:
-                    break
-            else:
-                raise BackupError("the database kept changing during three dumps; back up at a quieter time")
+            with open(tmp, "wb") as out:
+                run_tool([dump, *self._client_args(), "--single-transaction", "--skip-lock-tables",
+                          "--no-tablespaces", "--hex-blob", "--skip-extended-insert", "--skip-comments",
+                          "--add-drop-table", "--skip-triggers", str(self.url.database)],
+                         self._client_env(), "mariadb-dump", stdout=out)
+            contents = describe_dump(tmp)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -456,13 +462,7 @@ class MariadbStorage(StorageDriver):
         fsync_file(tmp)
         os.replace(tmp, target)
         fsync_dir(target.parent)
-        return before
-
-    def _describe(self, describe_connection) -> tuple[dict[str, str | None], dict[str, int]]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                return describe_connection(conn)
+        return contents
 
     def restore(self, backup_file: Path) -> None:
         """The dump is replayed by the ``mariadb`` client under the migration lock. MariaDB cannot
@@ -490,6 +490,40 @@ class MariadbStorage(StorageDriver):
             "max_overflow": int(self.settings.db_pool_max_overflow),
             "pool_recycle": int(self.settings.db_pool_recycle),
         }
+
+
+_CREATE = re.compile(rb"^CREATE TABLE `((?:[^`]|``)+)`")
+_INSERT = re.compile(rb"^INSERT INTO `((?:[^`]|``)+)` VALUES \(")
+_VERSION = re.compile(rb"^INSERT INTO `alembic_version_((?:[^`]|``)+)` VALUES \('((?:[^'\\]|\\.)*)'\);$")
+
+
+def describe_dump(path: Path) -> tuple[dict[str, str | None], dict[str, int]]:
+    """(schema revision per domain, row count per table) of a ``mariadb-dump --skip-extended-insert`` file."""
+    from sublarr.core.backup import VERSION_TABLE_PREFIX
+
+    revisions: dict[str, str | None] = {}
+    rows: dict[str, int] = {}
+    with open(path, "rb") as dump:
+        for line in dump:
+            if line.startswith(b"CREATE TABLE"):
+                found = _CREATE.match(line)
+                if found:
+                    name = found.group(1).replace(b"``", b"`").decode()
+                    if name.startswith(VERSION_TABLE_PREFIX):
+                        revisions.setdefault(name[len(VERSION_TABLE_PREFIX):], None)
+                    elif not name.startswith("alembic_version"):
+                        rows.setdefault(name, 0)
+            elif line.startswith(b"INSERT INTO"):
+                version = _VERSION.match(line.rstrip(b"\n"))
+                if version:
+                    revisions[version.group(1).replace(b"``", b"`").decode()] = version.group(2).decode()
+                    continue
+                found = _INSERT.match(line)
+                if found:
+                    name = found.group(1).replace(b"``", b"`").decode()
+                    if name in rows:
+                        rows[name] += 1
+    return revisions, dict(sorted(rows.items()))
 
 
 @hookimpl

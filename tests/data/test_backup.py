@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
@@ -36,7 +37,11 @@ def test_backup_and_restore_round_trip(database_url: str, storage: str, tmp_path
         saved = database_checksums(kernel)
         result = backup(kernel)
         assert result.path.parent == tmp_path / "backups"
-        assert result.path.name.startswith("sublarr-") and result.path.suffix == (".db" if storage == "sqlite" else ".dump")
+        assert result.path.name.startswith("sublarr-") and result.path.suffix == kernel.storage.backup_suffix
+        assert result.path.suffix == {"sqlite": ".db", "postgresql": ".dump", "mariadb": ".sql"}[storage]
+        # backups hold webhook secrets and API keys: private to the owner, whatever the umask
+        assert stat.S_IMODE(result.path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(result.manifest_path.stat().st_mode) == 0o600
         manifest = json.loads(result.manifest_path.read_text())
         assert manifest["driver"] == storage
         assert manifest["kernel_version"] == __version__
@@ -44,7 +49,7 @@ def test_backup_and_restore_round_trip(database_url: str, storage: str, tmp_path
         assert manifest["rows"]["wanted_items"] == 200
         assert manifest["sha256"] == sha256_file(result.path)
         assert len(manifest["created_at"]) == 26 and "T" in manifest["created_at"]  # the kernel's UTC format
-        if storage == "postgresql":
+        if storage != "sqlite":
             assert make_url(database_url).password not in result.manifest_path.read_text()
 
         # life goes on after the backup ...
@@ -60,6 +65,9 @@ def test_backup_and_restore_round_trip(database_url: str, storage: str, tmp_path
         assert not restored.behind
         # the database as it was before the restore was saved first
         assert restored.safety_copy is not None and restored.safety_copy.exists()
+        assert stat.S_IMODE(restored.safety_copy.stat().st_mode) == 0o600
+        # a safety copy never counts toward backup_retention
+        assert [path for path, _ in list_backups(tmp_path / "backups")] == [result.path]
         restore(kernel, restored.safety_copy, safety_copy=False)
         assert database_checksums(kernel) == changed
     finally:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sublarr.core.domain import Domain, Repository
 from sublarr.core.hookspecs import hookimpl
 from sublarr.core.transfer import CopyError, copy_database, database_checksums, user_rows
+from tests.conftest import STORAGES
 
 from .helpers import boot, fill_database, fingerprint, run_python, settings_file
 
@@ -83,7 +84,7 @@ def _both_checksums_equal(a, b) -> None:
     assert left == right, sorted(t for t in left if left[t] != right.get(t))
 
 
-@pytest.mark.parametrize("target_storage", ["postgresql", "sqlite"])
+@pytest.mark.parametrize("target_storage", STORAGES)
 def test_copy_every_table_and_back(database_url: str, storage: str, target_storage: str, empty_database,
                                    notes_plugin: NotesPlugin) -> None:
     source = boot(database_url, extra_plugins=[notes_plugin])
@@ -181,13 +182,11 @@ def test_copy_refuses_itself_and_a_source_behind_head(tmp_path: Path, empty_data
 
 def test_a_checksum_mismatch_names_the_table_and_leaves_the_target_empty(empty_database,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from sublarr.core import transfer
-
     source = boot(empty_database("sqlite"))
     target = boot(empty_database("postgresql"), auto_migrate=False)
     try:
         fill_database(source, rows=5, wanted=20)
-        real_writer = transfer._writer
+        real_writer = target.storage.bulk_writer
 
         def corrupting_writer(tconn, table):
             write = real_writer(tconn, table)
@@ -196,7 +195,7 @@ def test_a_checksum_mismatch_names_the_table_and_leaves_the_target_empty(empty_d
             # one value changes on its way: the checksum must notice
             return lambda batch: write([(*row[:-1], "2000-01-01T00:00:00.000000") for row in batch])
 
-        monkeypatch.setattr(transfer, "_writer", corrupting_writer)
+        monkeypatch.setattr(target.storage, "bulk_writer", corrupting_writer)
         with pytest.raises(CopyError, match="table blacklist_entries: the checksum"):
             copy_database(source, target)
         assert user_rows(target) == {}  # the whole copy was rolled back
@@ -270,7 +269,7 @@ print("finished", flush=True)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target_storage", ["postgresql", "sqlite"])
+@pytest.mark.parametrize("target_storage", STORAGES)
 def test_copy_killed_midway_writes_nothing(target_storage: str, empty_database) -> None:
     source_url = empty_database("sqlite")
     source = boot(source_url)
