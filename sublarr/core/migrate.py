@@ -5,6 +5,15 @@ mid-upgrade failed silently), inside the storage driver's migration lock (Postgr
 advisory lock, a file lock for SQLite). Inside the lock the current revisions are read
 again, so of N processes booting together only the first migrates. Afterwards every
 domain's revision is verified against its head, and a mismatch fails loudly.
+
+An engine without transactional DDL (``StorageFeatures.transactional_ddl`` False: MariaDB and
+MySQL commit each schema statement) cannot roll a revision back when it fails or the process dies
+half-way. There each upgrade or downgrade of a domain is written to a journal table
+(``sublarr_migration_journal``) before it starts and removed when it has finished. A row still
+there means a revision may be half-applied: every later migration refuses to run and says which
+domain, which revisions and how to recover, instead of failing on "table already exists" or
+building on a half-made schema. :meth:`Migrator.resolve` clears the row once the operator has
+repaired the schema (``sublarr db resolve DOMAIN``).
 """
 
 from __future__ import annotations
@@ -17,12 +26,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from sublarr.core.domain import Domain
 from sublarr.core.errors import MigrationError
+from sublarr.core.timeutil import now_iso
 from sublarr.drivers.base import StorageDriver
 from sublarr.migrations import ENVIRONMENT
 
@@ -42,6 +53,33 @@ class Revision:
     @property
     def up_to_date(self) -> bool:
         return self.current == self.head
+
+
+JOURNAL = sa.Table(
+    "sublarr_migration_journal", sa.MetaData(),
+    sa.Column("domain", sa.String(255), primary_key=True),
+    sa.Column("from_revision", sa.String(255)),
+    sa.Column("to_revision", sa.String(255), nullable=False),
+    sa.Column("started_at", sa.String(32), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """A migration of ``domain`` that started and never finished (engines without transactional DDL)."""
+
+    domain: str
+    from_revision: str | None
+    to_revision: str
+    started_at: str
+    now_at: str | None  # the revision recorded now: the steps up to it finished, the next one did not
+
+    def message(self, engine: str) -> str:
+        return (f"the migration of domain {self.domain} from {self.from_revision or 'nothing'} to {self.to_revision} "
+                f"(started {self.started_at} UTC) did not finish; {engine} cannot roll back schema changes, so the "
+                f"step after revision {self.now_at or 'base'} may be half-applied. Restore the backup taken before "
+                f"(`sublarr db restore FILE`), or finish or undo that revision's changes by hand; then run "
+                f"`sublarr db resolve {self.domain}` and migrate again")
 
 
 def order_domains(domains: Sequence[Domain]) -> list[Domain]:
@@ -157,6 +195,60 @@ class Migrator:
     def pending(self, connection: Connection | None = None) -> list[Revision]:
         return [r for r in self.status(connection) if not r.up_to_date]
 
+    # -- the journal (engines without transactional DDL) ----------------------------------------
+
+    def interrupted(self, connection: Connection | None = None) -> list[Interrupted]:
+        """Migrations that started and never finished (always empty where DDL is transactional)."""
+        if self.storage is None or self.storage.features.transactional_ddl:
+            return []
+        if connection is None:
+            with self.engine.connect() as conn:
+                try:
+                    return self.interrupted(conn)
+                finally:
+                    conn.rollback()
+        if JOURNAL.name not in set(sa_inspect(connection).get_table_names()):
+            return []
+        current = self.current(connection)
+        rows = connection.execute(sa.select(JOURNAL).order_by(JOURNAL.c.domain)).all()
+        return [Interrupted(r.domain, r.from_revision, r.to_revision, r.started_at, current.get(r.domain))
+                for r in rows]
+
+    def resolve(self, domain: str) -> bool:
+        """Forget an interrupted migration of ``domain`` after the schema was repaired; False if none."""
+        if self.storage.features.transactional_ddl:
+            return False
+
+        def run(conn: Connection) -> bool:
+            if JOURNAL.name not in set(sa_inspect(conn).get_table_names()):
+                return False
+            removed = conn.execute(JOURNAL.delete().where(JOURNAL.c.domain == domain)).rowcount
+            conn.commit()
+            return bool(removed)
+
+        return self._locked(run)
+
+    def _journaled(self, conn: Connection, domain: str, before: str | None, target: str, step) -> None:
+        """Run ``step()`` (an Alembic command), journaled where DDL is not transactional."""
+        if self.storage.features.transactional_ddl:
+            step()
+            return
+        JOURNAL.create(conn, checkfirst=True)
+        conn.execute(JOURNAL.insert().values(domain=domain, from_revision=before, to_revision=target,
+                                             started_at=now_iso()[:19]))
+        conn.commit()
+        step()  # an exception leaves the row: the next migration reports it
+        if conn.in_transaction():
+            conn.commit()
+        conn.execute(JOURNAL.delete().where(JOURNAL.c.domain == domain))
+        conn.commit()
+
+    def _refuse_interrupted(self, conn: Connection) -> None:
+        found = self.interrupted(conn)
+        if found:
+            raise MigrationError(found[0].message(self.storage.name)
+                                 + (f" (and {len(found) - 1} more domain(s))" if len(found) > 1 else ""))
+
     # -- changes --------------------------------------------------------------------------------
 
     def _locked(self, action):
@@ -187,6 +279,7 @@ class Migrator:
 
         def run(conn: Connection) -> list[Revision]:
             changed = []
+            self._refuse_interrupted(conn)
             before = self.current(conn)  # read again inside the lock
             legacy = unversioned_tables(conn, self.domains)
             if legacy:
@@ -200,7 +293,8 @@ class Migrator:
                 if revision == "head" and before[target.name] == self.heads()[target.name]:
                     continue
                 log.info("migrating %s: %s -> %s", target.name, before[target.name] or "empty", revision)
-                alembic_command.upgrade(self.config(target, conn), revision)
+                self._journaled(conn, target.name, before[target.name], revision,
+                                lambda t=target: alembic_command.upgrade(self.config(t, conn), revision))
                 if conn.in_transaction():
                     conn.commit()
                 changed.append(Revision(target.name, before[target.name], self.current(conn)[target.name]))
@@ -223,11 +317,13 @@ class Migrator:
 
         def run(conn: Connection) -> list[Revision]:
             changed = []
+            self._refuse_interrupted(conn)
             for target in targets:
                 before = self.current(conn)[target.name]
                 if before is None and revision == "base":
                     continue
-                alembic_command.downgrade(self.config(target, conn), revision)
+                self._journaled(conn, target.name, before, revision,
+                                lambda t=target: alembic_command.downgrade(self.config(t, conn), revision))
                 if conn.in_transaction():
                     conn.commit()
                 changed.append(Revision(target.name, before, self.current(conn)[target.name]))
