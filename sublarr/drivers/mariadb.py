@@ -45,7 +45,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy.sql import visitors
 
-from sublarr.core.errors import SublarrError
+from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.hookspecs import hookimpl
 from sublarr.core.schema import legacy_now
 from sublarr.drivers.base import (
@@ -254,8 +254,9 @@ class MariadbStorage(StorageDriver):
         try:
             import MySQLdb  # noqa: F401
         except ImportError:
-            raise SublarrError("the mariadb storage driver needs mysqlclient: pip install 'sublarr[mariadb]' "
-                               "(it builds against libmariadb-dev / libmysqlclient-dev and pkg-config)") from None
+            raise SettingsError("database_url", "the mariadb storage driver needs mysqlclient: pip install "
+                                "'sublarr[mariadb]' (it builds against libmariadb-dev or libmysqlclient-dev, "
+                                "with pkg-config)") from None
         s = self.settings
         engine = create_engine(
             self.url,

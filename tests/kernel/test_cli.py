@@ -110,7 +110,7 @@ def test_config_shows_sources_and_masks(tmp_path):
 
 @pytest.mark.parametrize(("env", "expected"), [
     ({"SUBLARR_DB_POOL_SIZE": "abc"}, "setting 'db_pool_size': must be an integer, got 'abc'"),
-    ({"SUBLARR_DATABASE_URL": f"mysql://root:{SECRET}@db/x"}, "setting 'database_url': unsupported database scheme 'mysql'"),
+    ({"SUBLARR_DATABASE_URL": f"oracle://root:{SECRET}@db/x"}, "setting 'database_url': unsupported database scheme 'oracle'"),
     ({"SUBLARR_CACHE_DRIVER": "nope"}, "setting 'cache_driver': unknown cache driver 'nope'"),
     ({"SUBLARR_QUEUE_DRIVER": "nope"}, "setting 'queue_driver': unknown queue driver 'nope'"),
     ({"SUBLARR_REDIS_URL": "localhost:6379"}, "setting 'redis_url': must be a redis://"),

@@ -1,0 +1,93 @@
+"""The storage seam: what differs per engine lives in the storage drivers, nowhere else.
+
+Core and domain code ask ``kernel.storage`` (its methods and ``features``); they never compare an
+engine's name. Revision files are the one exception: a revision may choose DDL per dialect.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import sublarr
+from sublarr.drivers.base import StorageDriver, StorageFeatures
+from sublarr.drivers.mariadb import MariadbStorage
+from sublarr.drivers.postgresql import PostgresqlStorage
+from sublarr.drivers.sqlite import SqliteStorage
+
+ROOT = Path(sublarr.__file__).parent
+ENGINE_NAMES = {"sqlite", "postgresql", "postgres", "mysql", "mariadb"}
+
+
+def _sources() -> list[Path]:
+    files = [*(ROOT / "core").rglob("*.py"), *(ROOT / "plugins").rglob("*.py")]
+    return sorted(p for p in files if "migrations" not in p.parts)
+
+
+def _engine_branches(path: Path) -> list[str]:
+    """Comparisons with an engine's name (``dialect.name``, or a literal such as "sqlite") and per-engine
+    type variants. Naming an engine in a message is fine, and so is matching a backup's driver with
+    the configured one (``manifest.driver != storage.name``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Compare):
+            for operand in (node.left, *node.comparators):
+                if isinstance(operand, ast.Constant) and str(operand.value).lower() in ENGINE_NAMES:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: compares with {operand.value!r}")
+                if (isinstance(operand, ast.Attribute) and operand.attr == "name"
+                        and isinstance(operand.value, ast.Attribute) and operand.value.attr == "dialect"):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: compares .{operand.value.attr}.name")
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "with_variant":
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: with_variant (a type per engine)")
+    return found
+
+
+def test_no_core_or_domain_code_branches_on_an_engine_name() -> None:
+    sources = _sources()
+    assert len(sources) > 50
+    found = [hit for path in sources for hit in _engine_branches(path)]
+    assert found == []
+
+
+def test_the_checker_finds_what_it_looks_for(tmp_path: Path) -> None:
+    sample = tmp_path / "x.py"
+    sample.write_text("if conn.dialect.name == 'sqlite':\n    pass\nif kernel.storage.name != 'mariadb':\n    pass\n"
+                      "T = Text().with_variant(X(), 'sqlite')\n")
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert len(_engine_branches(sample)) == 4  # dialect.name, two literals, with_variant
+    finally:
+        ROOT = saved
+
+
+@pytest.mark.parametrize("driver", [SqliteStorage, PostgresqlStorage, MariadbStorage])
+def test_each_builtin_driver_states_what_differs(driver: type[StorageDriver]) -> None:
+    assert isinstance(driver.features, StorageFeatures)
+    assert driver.backup_suffix.startswith(".") and driver.backup_suffix != StorageDriver.backup_suffix
+    for method in ("create_engine", "migration_lock", "backup", "restore", "describe"):
+        assert getattr(driver, method) is not getattr(StorageDriver, method), f"{driver.name} lacks {method}"
+    # an upsert: ON CONFLICT through the dialect's insert (insert_module), or its own spelling
+    assert driver.insert_module or driver.upsert is not StorageDriver.upsert
+    suffixes = {d.backup_suffix for d in (SqliteStorage, PostgresqlStorage, MariadbStorage)}
+    assert len(suffixes) == 3  # a backup's file name tells its engine
+
+
+def test_a_missing_mysqlclient_is_one_line_naming_the_extra(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # the package is absent for this process only (None in sys.modules makes its import fail)
+    code = ("import sys; sys.modules['MySQLdb'] = None; from sublarr.cli import main; "
+            "sys.argv = ['sublarr', 'status']; main()")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUBLARR_") or k.startswith("SUBLARR_TEST_")}
+    env["SUBLARR_DATABASE_URL"] = "mariadb://sublarr:not-shown@127.0.0.1:1/nothing"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'sublarr[mariadb]'" in lines[0] and "database_url" in lines[0]
+    assert "not-shown" not in done.stderr
