@@ -242,11 +242,11 @@ class ProvidersRepository(Repository):
         return stmt
 
     def _search(self, conn: Connection, provider_name: str, success: bool, response_time_ms: float | None) -> None:
-        stmt = self._stats_self.storage.upsert(_search_upsert, success, response_time_ms is not None)
+        stmt = self._stats_upsert(conn, _search_upsert, success, response_time_ms is not None)
         conn.execute(stmt, {"name": provider_name, "now": now_iso(), "rt": response_time_ms})
 
     def _download(self, conn: Connection, provider_name: str, score: int) -> None:
-        stmt = self._stats_self.storage.upsert(_download_upsert, score > 0)
+        stmt = self._stats_upsert(conn, _download_upsert, score > 0)
         conn.execute(stmt, {"name": provider_name, "now": now_iso(), "score": score})
 
     def record_search(self, provider_name: str, success: bool, response_time_ms: float | None = None) -> None:
