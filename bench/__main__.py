@@ -1,7 +1,8 @@
 """python -m bench [--quick] [--check-only] [--only W1,W3]: run the workloads, write docs/BENCHMARKS.md.
 
-Servers: PostgreSQL from SUBLARR_BENCH_PG_URL or SUBLARR_TEST_PG_URL (an admin URL; a scratch
-database is created and dropped), Redis from SUBLARR_BENCH_REDIS_URL or SUBLARR_TEST_REDIS_URL
+Servers: PostgreSQL from SUBLARR_BENCH_PG_URL or SUBLARR_TEST_PG_URL, MariaDB from
+SUBLARR_BENCH_MARIADB_URL or SUBLARR_TEST_MARIADB_URL (admin URLs; a scratch database is created and
+dropped on each), Redis from SUBLARR_BENCH_REDIS_URL or SUBLARR_TEST_REDIS_URL
 (database 14 by default). Missing servers skip their workloads, and the report says so.
 """
 
@@ -26,6 +27,8 @@ from bench.workloads import Env, run_all
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "BENCHMARKS.md")
 PG_ADMIN = os.environ.get("SUBLARR_BENCH_PG_URL") or os.environ.get(
     "SUBLARR_TEST_PG_URL", "postgresql://sublarr:sublarr-test-pw@127.0.0.1:5432/postgres")
+MARIADB_ADMIN = os.environ.get("SUBLARR_BENCH_MARIADB_URL") or os.environ.get(
+    "SUBLARR_TEST_MARIADB_URL", "mariadb://sublarr:sublarr-test-pw@127.0.0.1:3306/")
 REDIS = os.environ.get("SUBLARR_BENCH_REDIS_URL") or os.environ.get("SUBLARR_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 if REDIS.endswith("/15"):
     REDIS = REDIS[:-3] + "/14"  # never share the test suite's Redis database
@@ -53,6 +56,31 @@ def drop_pg_database(url: str) -> None:
     engine = pg_admin()
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def mariadb_admin():
+    url = make_url(MARIADB_ADMIN).set(drivername="mysql+mysqldb", database=None)
+    return create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+
+
+def make_mariadb_database() -> tuple[str | None, str]:
+    name = f"sublarr_bench_{os.getpid()}"
+    try:
+        engine = mariadb_admin()
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+            version = conn.execute(text("SELECT VERSION()")).scalar()
+        engine.dispose()
+    except Exception as exc:
+        return None, f"not reachable ({str(exc).splitlines()[0]})"
+    return make_url(MARIADB_ADMIN).set(drivername="mariadb", database=name).render_as_string(hide_password=False), version
+
+
+def drop_mariadb_database(url: str) -> None:
+    engine = mariadb_admin()
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{make_url(url).database}`"))
     engine.dispose()
 
 
@@ -167,16 +195,19 @@ def main() -> int:
     if args.repeat:
         repeat = args.repeat
     pg_url, pg_version = make_pg_database()
+    mariadb_url, mariadb_version = make_mariadb_database()
     redis_url, redis_ver = redis_version()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sublarr-bench-") as folder:
         env = Env(sqlite_path=os.path.join(folder, "bench.db"), pg_url=pg_url, redis_url=redis_url, repeat=repeat,
-                  sizes=sizes, calls=calls, cache_ops=ops, jobs=jobs)
+                  sizes=sizes, calls=calls, cache_ops=ops, jobs=jobs, mariadb_url=mariadb_url)
         try:
             results = run_all(env, selected, folder)
         finally:
             if pg_url:
                 drop_pg_database(pg_url)
+            if mariadb_url:
+                drop_mariadb_database(mariadb_url)
     elapsed = time.perf_counter() - started
     for m in results:
         time_ratio = (1 / m.ratio if m.unit == "ops/s" else m.ratio) if m.ratio else None
@@ -190,7 +221,7 @@ def main() -> int:
     machine = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "SQLite": sqlite3.sqlite_version, "PostgreSQL": pg_version, "Redis": redis_ver,
+        "SQLite": sqlite3.sqlite_version, "PostgreSQL": pg_version, "MariaDB": mariadb_version, "Redis": redis_ver,
         "sizes": ", ".join(f"{s:,}" for s in sizes), "repetitions": repeat,
     }
     plot = plot_growth(results, os.path.join(os.path.dirname(args.out), "benchmarks-growth.png"))

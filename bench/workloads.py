@@ -30,11 +30,14 @@ class Env:
     calls: int  # W3 calls per thread
     cache_ops: int  # W4
     jobs: int  # W5
+    mariadb_url: str | None = None
 
     def storages(self) -> list[tuple[str, str]]:
         out = [("sqlite", f"sqlite:///{self.sqlite_path}")]
         if self.pg_url:
             out.append(("postgresql", self.pg_url))
+        if self.mariadb_url:
+            out.append(("mariadb", self.mariadb_url))
         return out
 
 
@@ -73,6 +76,16 @@ def raw_upsert_sql(param: str) -> str:
             "ELSE excluded.item_type END")
 
 
+def raw_mariadb_upsert_sql() -> str:
+    """The same upsert in MariaDB's words: VALUES(c) is the proposed row; item_type is assigned before
+    status, since each assignment sees the ones before it."""
+    sets = ", ".join(f"{c} = VALUES({c})" for c in _UPDATED)
+    return (f"INSERT INTO wanted_items ({', '.join(RAW_COLUMNS)}) VALUES ({', '.join(['%s'] * len(RAW_COLUMNS))}) "
+            f"ON DUPLICATE KEY UPDATE {sets}, "
+            "item_type = IF(status = 'ignored', item_type, VALUES(item_type)), "
+            "status = IF(status = 'ignored', status, VALUES(status))")
+
+
 def raw_rows(items: list[dict]) -> list[tuple]:
     from sublarr.core.timeutil import now_iso
 
@@ -84,7 +97,7 @@ def raw_rows(items: list[dict]) -> list[tuple]:
 
 
 class RawDb:
-    """The raw driver (sqlite3 or psycopg2) on the same database as the kernel."""
+    """The raw driver (sqlite3, psycopg2 or MySQLdb) on the same database as the kernel."""
 
     def __init__(self, storage: str, url: str):
         self.storage = storage
@@ -93,6 +106,15 @@ class RawDb:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA busy_timeout=5000")
+        elif storage == "mariadb":
+            import MySQLdb
+
+            u = make_url(url)
+            self.conn = MySQLdb.connect(host=u.host, port=u.port or 3306, user=u.username, password=u.password,
+                                        database=u.database, charset="utf8mb4")
+            with self.conn.cursor() as cur:  # what the driver sets too: the legacy (binary) text order
+                cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                cur.execute("SET NAMES utf8mb4 COLLATE utf8mb4_nopad_bin")
         else:
             import psycopg2
 
@@ -106,6 +128,10 @@ class RawDb:
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.executemany(raw_upsert_sql("(" + ", ".join("?" * len(RAW_COLUMNS)) + ")"), rows)
             self.conn.execute("COMMIT")
+        elif self.storage == "mariadb":
+            with self.conn.cursor() as cur:
+                cur.executemany(raw_mariadb_upsert_sql(), rows)  # MySQLdb sends multi-row INSERTs
+            self.conn.commit()
         else:
             from psycopg2.extras import execute_values
 
@@ -158,6 +184,8 @@ class RawDb:
     def clear(self) -> None:
         if self.storage == "sqlite":
             self.conn.execute("DELETE FROM wanted_items")
+        elif self.storage == "mariadb":
+            self.query("TRUNCATE wanted_items")  # resets AUTO_INCREMENT too
         else:
             self.query("TRUNCATE wanted_items RESTART IDENTITY")
 
@@ -240,6 +268,11 @@ def w3(env: Env) -> list[Measure]:
                            "VALUES (?, 1, ?, ?) ON CONFLICT (provider_name) DO UPDATE SET "
                            "total_searches = provider_stats.total_searches + 1, "
                            "last_success_at = excluded.last_success_at, updated_at = excluded.updated_at")
+                    if storage == "mariadb":
+                        sql = ("INSERT INTO provider_stats (provider_name, total_searches, last_success_at, "
+                               "updated_at) VALUES (?, 1, ?, ?) ON DUPLICATE KEY UPDATE "
+                               "total_searches = total_searches + 1, last_success_at = VALUES(last_success_at), "
+                               "updated_at = VALUES(updated_at)")
                     for _ in range(env.calls):
                         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000")
                         if storage == "sqlite":

@@ -198,6 +198,8 @@ def _learn_types(conn: Connection, index: sa.Index) -> None:
 
 def _stored_columns(expression: Any, table: sa.Table) -> set[str]:
     """Names of ``table``'s columns that ``expression`` reads from the stored row."""
+    if not isinstance(expression, sa.ClauseElement):
+        return set()  # a plain value
     return {e.name for e in visitors.iterate(expression)
             if isinstance(e, sa.Column) and e.table is table}
 
