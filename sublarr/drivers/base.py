@@ -109,6 +109,8 @@ class StorageDriver(abc.ABC):
         for key, method in (("pool_size", "size"), ("checked_out", "checkedout"), ("overflow", "overflow")):
             if hasattr(pool, method):
                 status[key] = getattr(pool, method)()
+        if "overflow" in status:  # QueuePool counts connections not yet opened as negative overflow
+            status["overflow"] = max(0, status["overflow"])
         return status
 
     def dispose(self) -> None:
