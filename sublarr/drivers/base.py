@@ -63,6 +63,9 @@ class StorageDriver(abc.ABC):
         self.url = self.normalize_url(url)
         self.settings = settings
         self.engine: Engine = self.create_engine()
+        # Bound values hold webhook secrets, URL tokens and API keys: SQLAlchemy must never put them
+        # into an exception's text or a log line ("[parameters: ...]"), whichever driver built the engine.
+        self.engine.hide_parameters = True
         _OWNERS[id(self.engine)] = self
 
     # -- engine ---------------------------------------------------------------------------------

@@ -266,6 +266,7 @@ class MariadbStorage(StorageDriver):
             max_overflow=int(s.db_pool_max_overflow),
             pool_recycle=int(s.db_pool_recycle),
             pool_pre_ping=True,
+            hide_parameters=True,  # bound values (secrets, tokens) never in error texts or logs
             isolation_level="READ COMMITTED",
             connect_args={"connect_timeout": int(s.db_connect_timeout)},
         )

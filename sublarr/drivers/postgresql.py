@@ -78,6 +78,7 @@ class PostgresqlStorage(StorageDriver):
             max_overflow=int(s.db_pool_max_overflow),
             pool_recycle=int(s.db_pool_recycle),
             pool_pre_ping=True,
+            hide_parameters=True,  # bound values (secrets, tokens) never in error texts or logs
             connect_args={"connect_timeout": int(s.db_connect_timeout), "application_name": "sublarr"},
         )
 

@@ -103,7 +103,8 @@ class SqliteStorage(StorageDriver):
             connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
             pool_size=max(int(self.settings.db_pool_size), 5),
             max_overflow=int(self.settings.db_pool_max_overflow),
-        ) if self.path else create_engine(self.url, connect_args={"check_same_thread": False})
+            hide_parameters=True,
+        ) if self.path else create_engine(self.url, connect_args={"check_same_thread": False}, hide_parameters=True)
         wal = self.path is not None
 
         @event.listens_for(engine, "connect")

@@ -91,3 +91,19 @@ def test_a_missing_mysqlclient_is_one_line_naming_the_extra(tmp_path: Path) -> N
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'sublarr[mariadb]'" in lines[0] and "database_url" in lines[0]
     assert "not-shown" not in done.stderr
+
+
+def test_no_bound_value_in_a_database_error(kernel, caplog) -> None:
+    """Bound values hold secrets (webhook secrets, URL tokens, API keys): SQLAlchemy's
+    "[parameters: ...]" part of an error must never show them, on any engine, nor the engine log."""
+    import logging
+
+    import sqlalchemy as sa
+
+    secret = "hunter2-webhook-secret"
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    with pytest.raises(sa.exc.DBAPIError) as failed, kernel.engine.connect() as conn:
+        conn.execute(sa.text("SELECT no_such_column FROM webhook_configs WHERE secret = :s"), {"s": secret})
+    assert secret not in str(failed.value)
+    assert "parameters hidden" in str(failed.value)
+    assert secret not in caplog.text
