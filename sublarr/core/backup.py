@@ -332,7 +332,14 @@ def restore(kernel: Kernel, backup_file: str | os.PathLike, *, safety_copy: bool
     if safety_copy:
         saved = backup(kernel, prune=False, prefix=SAFETY_PREFIX,
                        note=f"taken automatically before restoring {path.name}").path
-    kernel.storage.restore(path)
+    try:
+        kernel.storage.restore(path)
+    except DatabaseBusy:  # refused before anything changed: the safety copy is not needed
+        if saved is not None:
+            for leftover in (saved, Manifest.path_for(saved)):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+        raise
     _verify_restored(kernel, manifest)
     return RestoreResult(path, manifest, saved, behind, not_loaded, time.monotonic() - started)
 

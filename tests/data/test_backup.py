@@ -193,6 +193,11 @@ def test_restore_refuses_a_sqlite_file_in_use(tmp_path: Path, empty_database) ->
             restore(kernel, result.path, safety_copy=False)
         assert database_checksums(kernel) == before
         assert not list(Path(make_url(url).database).parent.glob(".*.restore-*"))
+        # refused with a safety copy: the copy goes again, and no real backup was pruned for it
+        with pytest.raises(DatabaseBusy):
+            restore(kernel, result.path)
+        assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == sorted(
+            [result.path.name, result.manifest_path.name])
     finally:
         if other is not None:
             other.close()
