@@ -7,6 +7,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,77 @@ def test_cli_backup_as_a_real_process(tmp_path: Path, empty_database) -> None:
     ((path, manifest),) = list_backups(tmp_path / "pg-backups")
     assert manifest.driver == "postgresql" and manifest.rows["wanted_items"] == 4
     assert make_url(url).password not in done.stdout + done.stderr
+
+
+KILLED_RESTORE = """
+import sys
+from sublarr import Kernel
+from sublarr.core.backup import restore
+kernel = Kernel.boot(database_url=sys.argv[1], settings_files=[], entry_points=False, redis_url="")
+print("restoring", flush=True)
+restore(kernel, sys.argv[2], safety_copy=False)
+print("restored", flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("storage", ["postgresql", "mariadb"])
+def test_killing_a_restore_kills_its_client_tool(storage: str, empty_database, tmp_path: Path) -> None:
+    """SIGKILL of the restoring process takes pg_restore / mariadb with it: no orphan finishes the
+    restore unseen, without the migration lock. On PostgreSQL the database is then as it was."""
+    import signal
+
+    import psutil
+    import sqlalchemy as sa
+
+    from .helpers import start_python
+
+    url = empty_database(storage)
+    kernel = boot(url, backup_dir=str(tmp_path / "backups"))
+    blocker = kernel.engine.connect()
+    try:
+        fill_database(kernel, rows=5, wanted=50)
+        result = backup(kernel)
+        from sublarr.plugins import wanted
+
+        wanted.upsert_wanted_item("movie", "/after/the/backup.mkv")
+        before = database_checksums(kernel)
+        # hold a lock the restore needs, so its client tool is caught while it runs
+        blocker.execute(sa.text("LOCK TABLE wanted_items IN ACCESS EXCLUSIVE MODE" if storage == "postgresql"
+                                else "LOCK TABLES wanted_items WRITE"))
+        proc = start_python(KILLED_RESTORE, url, str(result.path))
+        tool = {"postgresql": "pg_restore", "mariadb": "mariadb"}[storage]
+        child = None
+        deadline = time.monotonic() + 60
+        while child is None and time.monotonic() < deadline and proc.poll() is None:
+            found = [c for c in psutil.Process(proc.pid).children(recursive=True) if c.name() == tool]
+            child = found[0] if found else None
+            time.sleep(0.05)
+        assert child is not None, proc.stderr.read() if proc.poll() is not None else "no client tool started"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        gone = time.monotonic() + 10
+        while time.monotonic() < gone:
+            try:
+                if child.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.05)
+        else:
+            child.kill()
+            pytest.fail(f"{tool} outlived the killed restore")
+    finally:
+        blocker.rollback()
+        if storage == "mariadb":
+            blocker.execute(sa.text("UNLOCK TABLES"))
+        blocker.close()
+    try:
+        if storage == "postgresql":  # one transaction: nothing of the aborted restore remains
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and database_checksums(kernel) != before:
+                time.sleep(0.2)
+            assert database_checksums(kernel) == before
+    finally:
+        kernel.close()
