@@ -15,10 +15,15 @@ tests with a reason, except under ``CI=true``, where they fail: CI must run ever
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
+import re
 import shutil
+import sys
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -34,6 +39,72 @@ STORAGES = ["sqlite", "postgresql", "mariadb"]
 SERVERS = {"postgresql": "pg_server", "mariadb": "mariadb_server"}  # storage -> its server fixture
 
 _counter = itertools.count()
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/pyproject.toml"))
+_example_site: str | None = None
+
+
+def pytest_configure(config):
+    """Make the example plugins findable through their entry points, for this run only.
+
+    A throwaway folder holds a ``.dist-info`` per example (its name, version and entry points) and
+    goes first on ``sys.path`` and ``PYTHONPATH`` (for the CLI processes the tests start), with the
+    examples' source folders: the tests see them exactly as installed plugins, while the user's
+    environment stays as it was (nothing is installed; every database the user opens later stays
+    free of the examples' tables).
+    """
+    global _example_site
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        from dynaconf.vendor import tomllib  # type: ignore[no-redef]
+
+    _example_site = tempfile.mkdtemp(prefix="sublarr-test-examples-")
+    for folder in EXAMPLES:
+        project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+        info = Path(_example_site) / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\n"
+                                       f"Version: {project['version']}\n")
+        groups = project.get("entry-points", {})
+        (info / "entry_points.txt").write_text("".join(
+            f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in points.items()) + "\n"
+            for group, points in groups.items()))
+    paths = [_example_site, *map(str, EXAMPLES)]
+    sys.path[:0] = paths
+    os.environ["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [os.environ.get("PYTHONPATH")])])
+    importlib.invalidate_caches()
+
+
+def pytest_unconfigure(config):
+    if _example_site:
+        shutil.rmtree(_example_site, ignore_errors=True)
+
+
+_OURS = re.compile(r"^sublarr_(?:t|e|tpl)_(\d+)_")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def drop_leftovers(server, names) -> list[str]:
+    """Drop the test databases of earlier runs that were interrupted (their process is gone), so an
+    interrupted run leaves nothing behind after the next one; databases of running sessions stay."""
+    dropped = []
+    for name in names:
+        found = _OURS.match(name)
+        if found and int(found.group(1)) != os.getpid() and not _pid_alive(int(found.group(1))):
+            server.drop(name)
+            dropped.append(name)
+    return dropped
 
 
 def server_missing(what: str, why: str):
@@ -118,9 +189,10 @@ def mariadb_server():
     try:
         server = MariadbServer(MARIADB_URL)
         with server.admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            names = conn.execute(text("SHOW DATABASES LIKE 'sublarr\\_%'")).scalars().all()
     except Exception as exc:
         server_missing("MariaDB", f"{make_url(MARIADB_URL).render_as_string()}: {str(exc).splitlines()[0]}")
+    drop_leftovers(server, names)
     yield server
     server.admin.dispose()
 
@@ -130,9 +202,10 @@ def pg_server():
     try:
         server = PostgresServer(PG_URL)
         with server.admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'sublarr\\_%'")).scalars().all()
     except Exception as exc:
         server_missing("PostgreSQL", f"{make_url(PG_URL).render_as_string()}: {str(exc).splitlines()[0]}")
+    drop_leftovers(server, names)
     yield server
     server.admin.dispose()
 

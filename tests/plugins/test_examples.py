@@ -1,7 +1,8 @@
 """The plugin author kit, proven by plugins the kernel does not know about.
 
-The example packages under examples/ are installed by the README's test command; they are
-found through their entry points (group ``sublarr``), exactly as a stranger's plugin would be.
+The example packages under examples/ are found through their entry points (group ``sublarr``),
+exactly as a stranger's plugin would be: tests/conftest.py gives them a throwaway ``.dist-info``
+for the test run, so the tests install nothing into the user's environment.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _installed(dist: str) -> bool:
 
 
 if not (_installed("sublarr-watchlist") and _installed("sublarr-tiered-cache")):
-    reason = "example plugins not installed: pip install -e examples/sublarr-watchlist -e examples/sublarr-tiered-cache"
+    reason = "example plugins not found (tests/conftest.py makes them findable for the test run)"
     if IN_CI:
         raise RuntimeError(reason)
     pytest.skip(reason, allow_module_level=True)
@@ -38,7 +39,10 @@ if not (_installed("sublarr-watchlist") and _installed("sublarr-tiered-cache")):
 
 def sublarr(*args, cwd, env=None, timeout=120):
     base = {k: v for k, v in os.environ.items() if not k.startswith("SUBLARR_")}
-    base.update(env or {})
+    for key, value in (env or {}).items():
+        if key == "PYTHONPATH" and base.get(key):  # keep the examples' path (tests/conftest.py) behind it
+            value = os.pathsep.join([value, base[key]])
+        base[key] = value
     return subprocess.run([sys.executable, "-m", "sublarr.cli", *args], cwd=cwd, env=base, capture_output=True,
                           text=True, timeout=timeout)
 
