@@ -104,11 +104,11 @@ class MemoryQueue(QueueDriver):
         if not callable(func):
             raise TypeError(f"enqueue needs a callable, got {type(func).__name__}")
         func_name = _func_name(func)
+        job_id = job_id or secrets.token_hex(6)  # outside the lock: os.urandom releases the GIL
         with self._lock:
             if self._closed:
                 raise QueueUnavailable("the memory queue is closed: job not enqueued")
             self._prune_locked(self._clock())
-            job_id = job_id or secrets.token_hex(6)
             existing = self._jobs.get(job_id)
             if existing is not None:
                 if existing.status not in TERMINAL_STATUSES:
