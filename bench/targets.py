@@ -66,7 +66,7 @@ def evaluate(results: list[Measure]) -> list[tuple[str, str, str, str]]:
         kept = 0 if retention == 0 else n
         rows.append(("W5 memory queue", f"finished jobs kept = those within the retention ({n:,} jobs, "
                      f"retention {retention:,} s)", f"{m.tags['held_tracked']:,} tracked, {m.tags['held_mb']:.1f} MB "
-                     f"held after one run; {m.tags['tracked']:,} tracked after {m.tags['runs']} runs",
+                     f"held after the first run; {m.tags['tracked']:,} tracked after {m.tags['runs']} runs",
                      _verdict(m.tags["held_tracked"] == kept and m.tags["tracked"] == kept * m.tags["runs"])))
     for m in _pick(results, w="W5", driver="rq"):
         rows.append(("W5 RQ", "enqueue ours/raw RQ ≤ 1.3×", f"{m.ratio:.2f}×", _verdict(m.ratio <= 1.3)))
