@@ -60,8 +60,11 @@ def evaluate(results: list[Measure]) -> list[tuple[str, str, str, str]]:
         rows.append(("W4 Redis", "ours/raw redis-py ≤ 1.2×", f"{m.ratio:.2f}×", _verdict(m.ratio <= 1.2)))
     for m in sorted(_pick(results, w="W5", driver="memory"), key=lambda m: (m.tags["retention"], m.tags["n"])):
         retention, n = m.tags["retention"], m.tags["n"]
+        # the issue sets the target at 10k and 100k jobs; a run of a few hundred jobs lasts tens of ms, which
+        # the 1 ms poll and thread wake-ups on a loaded 2-core machine swing by 2-3×: shown, not judged
+        verdict = _verdict(m.ratio <= 2) if n >= 5_000 else "indicative (< 5,000 jobs)"
         rows.append(("W5 memory queue", f"enqueue+drain ours/raw ThreadPoolExecutor(2) ≤ 2× ({n:,} jobs, "
-                     f"retention {retention:,} s)", f"{m.ratio:.2f}×", _verdict(m.ratio <= 2)))
+                     f"retention {retention:,} s)", f"{m.ratio:.2f}×", verdict))
         # bounded by retention: nothing kept at 0; otherwise exactly the jobs finished within it, none more
         kept = 0 if retention == 0 else n
         rows.append(("W5 memory queue", f"finished jobs kept = those within the retention ({n:,} jobs, "
