@@ -58,6 +58,19 @@ def evaluate(results: list[Measure]) -> list[tuple[str, str, str, str]]:
         rows.append(("W4 memory", "≥ 200,000 ops/s", f"{m.ours_median:,.0f} ops/s", _verdict(m.ours_median >= 200_000)))
     for m in _pick(results, w="W4", driver="redis"):
         rows.append(("W4 Redis", "ours/raw redis-py ≤ 1.2×", f"{m.ratio:.2f}×", _verdict(m.ratio <= 1.2)))
+    for m in sorted(_pick(results, w="W5", driver="memory"), key=lambda m: (m.tags["retention"], m.tags["n"])):
+        retention, n = m.tags["retention"], m.tags["n"]
+        # the issue sets the target at 10k and 100k jobs; a run of a few hundred jobs lasts tens of ms, which
+        # the 1 ms poll and thread wake-ups on a loaded 2-core machine swing by 2-3×: shown, not judged
+        verdict = _verdict(m.ratio <= 2) if n >= 5_000 else "indicative (< 5,000 jobs)"
+        rows.append(("W5 memory queue", f"enqueue+drain ours/raw ThreadPoolExecutor(2) ≤ 2× ({n:,} jobs, "
+                     f"retention {retention:,} s)", f"{m.ratio:.2f}×", verdict))
+        # bounded by retention: nothing kept at 0; otherwise exactly the jobs finished within it, none more
+        kept = 0 if retention == 0 else n
+        rows.append(("W5 memory queue", f"finished jobs kept = those within the retention ({n:,} jobs, "
+                     f"retention {retention:,} s)", f"{m.tags['held_tracked']:,} tracked, {m.tags['held_mb']:.1f} MB "
+                     f"held after the first run; {m.tags['tracked']:,} tracked after {m.tags['runs']} runs",
+                     _verdict(m.tags["held_tracked"] == kept and m.tags["tracked"] == kept * m.tags["runs"])))
     for m in _pick(results, w="W5", driver="rq"):
         rows.append(("W5 RQ", "enqueue ours/raw RQ ≤ 1.3×", f"{m.ratio:.2f}×", _verdict(m.ratio <= 1.3)))
     for m in _pick(results, w="W6", what="status"):

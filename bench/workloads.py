@@ -356,23 +356,67 @@ def w4(env: Env, sqlite_url: str) -> list[Measure]:
 
 # -- W5: queue ------------------------------------------------------------------------------------------
 
+def _w5_held(kernel, run) -> tuple[float, int]:
+    """MB of Python memory a queue still holds after ``run`` (tracemalloc, untimed), and its tracked jobs."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        run()
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    return max(held, 0) / 2**20, kernel.queue.info()["tracked"]
+
+
+def w5_memory(env: Env, sqlite_url: str) -> list[Measure]:
+    """The memory queue (2 workers) against a bare ThreadPoolExecutor(2) running the same no-op jobs,
+    with retention 0 and the default retention, at ``env.jobs`` and 10× as many (10k and 100k in a full
+    run). Memory: what a fresh queue still holds after one run, and the jobs it tracks after all of them."""
+    from concurrent.futures import wait as futures_wait
+
+    from bench.jobs import noop
+
+    def raw_all(n: int) -> None:
+        with ThreadPoolExecutor(2) as pool:
+            futures_wait([pool.submit(noop) for _ in range(n)])
+
+    def ours_all(queue, n: int) -> None:
+        for _ in range(n):
+            queue.enqueue(noop)
+        while queue.queue_length() or queue.active_jobs():
+            time.sleep(0.001)
+
+    results = []
+    for n in (env.jobs, env.jobs * 10):
+        for overrides in ({"queue_job_retention_seconds": 0}, {}):
+            kernel = boot(sqlite_url, queue_workers=2, **overrides)
+            retention = kernel.settings.queue_job_retention_seconds
+            # first an untimed run on the fresh queue, under tracemalloc: what the queue still holds after it
+            held_mb, held_tracked = _w5_held(kernel, lambda: ours_all(kernel.queue, n))
+            m = alternate(Measure(f"W5 memory queue enqueue+drain {n:,} (retention {retention:,} s)",
+                                  target="≤ 2×", tags={"w": "W5", "driver": "memory", "n": n,
+                                                       "retention": retention}),
+                          lambda: ours_all(kernel.queue, n), lambda: raw_all(n), env.repeat, memory=False)
+            tracked, runs = kernel.queue.info()["tracked"], env.repeat + 1
+            kernel.close()
+            m.tags.update(tracked=tracked, runs=runs, held_mb=held_mb, held_tracked=held_tracked)
+            m.ours_peak_mb = held_mb
+            m.note = (f"raw: ThreadPoolExecutor(2); {tracked:,} jobs tracked after {runs} runs; peak column: "
+                      f"MB still held after the first run ({held_tracked:,} tracked)")
+            results.append(m)
+    return results
+
+
 def w5(env: Env, sqlite_url: str) -> list[Measure]:
     from bench.jobs import noop
 
-    results = []
+    results = w5_memory(env, sqlite_url)
     n = env.jobs
-    kernel = boot(sqlite_url, queue_workers=2, queue_job_retention_seconds=0)
-    queue = kernel.queue
-
-    def memory_all():
-        ids = [queue.enqueue(noop) for _ in range(n)]
-        while queue.queue_length() or queue.active_jobs():
-            time.sleep(0.005)
-        return ids
-
-    m = alternate(Measure(f"W5 memory queue enqueue+drain {n:,}"), memory_all, None, env.repeat, memory=False)
-    results.append(m)
-    kernel.close()
     if env.redis_url:
         from redis import Redis
         from rq import Queue, SimpleWorker

@@ -6,22 +6,32 @@ wrapper that runs a job records its own status changes, and ``cancel_job`` only 
 status under the lock (``Future.cancel()`` is called after the lock is released). The
 wrapper re-checks the status under the lock before it starts, so a job cancelled while a
 thread was picking it up never runs.
+
+Bookkeeping is O(1) per job (amortised): the queued and running jobs are kept in their own
+dicts, so ``queue_length``, ``active_jobs`` and ``info`` never look at finished jobs, and
+finished jobs sit in a deque in the order they finished. Their finish times are therefore
+in order too, and pruning by ``queue_job_retention_seconds`` pops expired jobs from the
+deque's head and stops at the first one that is not: no walk over every job ever run.
+Retention 0 drops a job from the books as it finishes. Timestamps are kept as floats and
+formatted only when a job is read.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+import secrets
 import threading
 import time
 import traceback
-import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from sublarr.core.errors import QueueUnavailable
-from sublarr.core.timeutil import now_iso
+from sublarr.core.timeutil import fmt
 from sublarr.drivers.base import TERMINAL_STATUSES, JobInfo, JobStatus, QueueDriver
 
 if TYPE_CHECKING:
@@ -32,11 +42,24 @@ log = logging.getLogger("sublarr.queue.memory")
 _IDLE_STEP = 0.2  # seconds between two looks at stop() in work()
 
 
-@dataclasses.dataclass
 class _Entry:
-    info: JobInfo
-    future: Future | None = None
-    finished: float = 0.0  # time.monotonic() when the job reached a terminal status (for pruning)
+    """One job's state. Only changed under the queue's lock; read through ``_snapshot``."""
+
+    __slots__ = ("id", "func_name", "status", "enqueued_at", "started_at", "completed_at", "result", "error",
+                 "meta", "future", "finished")
+
+    def __init__(self, job_id: str, func_name: str):
+        self.id = job_id
+        self.func_name = func_name
+        self.status = JobStatus.QUEUED
+        self.enqueued_at = time.time()  # wall clock (shown); formatted when read
+        self.started_at: float | None = None
+        self.completed_at: float | None = None
+        self.result: Any = None
+        self.error: str | None = None
+        self.meta: dict[str, Any] | None = None
+        self.future: Future | None = None  # while queued only: cancel_job() and close() need it
+        self.finished = 0.0  # MemoryQueue._clock() when the job reached a terminal status (for pruning)
 
 
 def _func_name(func: Callable[..., Any]) -> str:
@@ -52,67 +75,89 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def _iso(moment: float | None) -> str | None:
+    """A ``time.time()`` value in the kernel's timestamp format (``timeutil.now_iso``'s)."""
+    return None if moment is None else fmt(datetime.fromtimestamp(moment, timezone.utc))
+
+
 class MemoryQueue(QueueDriver):
     name = "memory"
     description = "in-process thread pool (jobs are not persistent)"
+    _clock = staticmethod(time.monotonic)  # of retention; the tests move a fake one
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
         self.workers: int = settings.queue_workers
         self.retention: float = settings.queue_job_retention_seconds
         self._lock = threading.Lock()
-        self._jobs: dict[str, _Entry] = {}
+        self._jobs: dict[str, _Entry] = {}  # every tracked job: queued, running, finished and retained
+        self._queued: dict[str, _Entry] = {}
+        self._running: dict[str, _Entry] = {}
+        self._finished: deque[_Entry] = deque()  # retained finished jobs, oldest first (may hold stale ones)
+        self._failed: dict[str, _Entry] = {}  # retained failed jobs, in the order they failed
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
-        self._last_prune = time.monotonic()
-        # Pruning walks every tracked job; do it at most this often (but always when retention is 0).
-        self._prune_interval = min(1.0, self.retention / 10)
 
     # -- submitting -----------------------------------------------------------------------------
 
     def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> str:
         if not callable(func):
             raise TypeError(f"enqueue needs a callable, got {type(func).__name__}")
+        func_name = _func_name(func)
+        job_id = job_id or secrets.token_hex(6)  # outside the lock: os.urandom releases the GIL
         with self._lock:
             if self._closed:
                 raise QueueUnavailable("the memory queue is closed: job not enqueued")
-            self._prune_locked()
-            job_id = job_id or uuid.uuid4().hex[:12]
+            self._prune_locked(self._clock())
             existing = self._jobs.get(job_id)
-            if existing is not None and existing.info.status not in TERMINAL_STATUSES:
-                raise ValueError(f"job id {job_id!r} is already {existing.info.status}")
-            entry = _Entry(JobInfo(id=job_id, func_name=_func_name(func), status=JobStatus.QUEUED,
-                                   enqueued_at=now_iso()))
-            self._jobs[job_id] = entry
+            if existing is not None:
+                if existing.status not in TERMINAL_STATUSES:
+                    raise ValueError(f"job id {job_id!r} is already {existing.status}")
+                self._failed.pop(job_id, None)  # replaced: its record leaves the books (the deque's goes stale)
+            entry = _Entry(job_id, func_name)
+            self._jobs[job_id] = self._queued[job_id] = entry
             # submit() under our lock is safe: the executor never calls back into this object.
             entry.future = self._pool_locked().submit(self._run, entry, func, args, kwargs)
         return job_id
 
     def _run(self, entry: _Entry, func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-        info = entry.info
         with self._lock:
-            if info.status is not JobStatus.QUEUED:  # cancelled while this thread picked it up
+            if entry.status is not JobStatus.QUEUED:  # cancelled while this thread picked it up
                 return
-            info.status = JobStatus.RUNNING
-            info.started_at = now_iso()
+            del self._queued[entry.id]
+            self._running[entry.id] = entry
+            entry.status = JobStatus.RUNNING
+            entry.started_at = time.time()
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:  # a job's failure is data, whatever it raised
             error, trace = _error_text(exc), traceback.format_exc()
-            log.warning("job %s (%s) failed: %s", info.id, info.func_name, error)
+            log.warning("job %s (%s) failed: %s", entry.id, entry.func_name, error)
             with self._lock:
+                entry.meta = {"traceback": trace}
                 self._finish_locked(entry, JobStatus.FAILED, error=error)
-                info.meta["traceback"] = trace
         else:
             with self._lock:
                 self._finish_locked(entry, JobStatus.COMPLETED, result=result)
 
     def _finish_locked(self, entry: _Entry, status: JobStatus, result: Any = None, error: str | None = None) -> None:
-        entry.info.status = status
-        entry.info.completed_at = now_iso()
-        entry.info.result = result
-        entry.info.error = error
-        entry.finished = time.monotonic()
+        """Queued or running -> ``status``: off the live books, onto the finished ones (or gone, retention 0)."""
+        live = self._running if entry.status is JobStatus.RUNNING else self._queued
+        del live[entry.id]
+        entry.status = status
+        entry.completed_at = time.time()
+        entry.result = result
+        entry.error = error
+        entry.future = None
+        entry.finished = now = self._clock()
+        if self.retention <= 0:
+            if self._jobs.get(entry.id) is entry:
+                del self._jobs[entry.id]
+            return
+        self._finished.append(entry)
+        if status is JobStatus.FAILED:
+            self._failed[entry.id] = entry
+        self._prune_locked(now)
 
     def _pool_locked(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -123,17 +168,17 @@ class MemoryQueue(QueueDriver):
 
     def get_job(self, job_id: str) -> JobInfo | None:
         with self._lock:
-            self._prune_locked()
+            self._prune_locked(self._clock())
             entry = self._jobs.get(job_id)
             return self._snapshot(entry) if entry is not None else None
 
     def cancel_job(self, job_id: str) -> bool:
         with self._lock:
             entry = self._jobs.get(job_id)
-            if entry is None or entry.info.status is not JobStatus.QUEUED:
+            if entry is None or entry.status is not JobStatus.QUEUED:
                 return False
-            self._finish_locked(entry, JobStatus.CANCELLED)
             future = entry.future
+            self._finish_locked(entry, JobStatus.CANCELLED)
         # Outside the lock (the legacy deadlock); if a thread already took the job, cancel()
         # returns False and _run() sees CANCELLED and skips it.
         if future is not None:
@@ -141,35 +186,33 @@ class MemoryQueue(QueueDriver):
         return True
 
     def queue_length(self) -> int:
-        return self._count(JobStatus.QUEUED)
+        with self._lock:
+            return len(self._queued)
 
     def active_jobs(self) -> list[JobInfo]:
         with self._lock:
-            return [self._snapshot(e) for e in self._jobs.values() if e.info.status is JobStatus.RUNNING]
+            return [self._snapshot(e) for e in self._running.values()]
 
     def failed_jobs(self, limit: int = 50) -> list[JobInfo]:
         with self._lock:
-            self._prune_locked()
-            failed = [e for e in self._jobs.values() if e.info.status is JobStatus.FAILED]
-            failed.sort(key=lambda e: e.finished, reverse=True)
-            return [self._snapshot(e) for e in failed[:max(limit, 0)]]
+            self._prune_locked(self._clock())
+            newest_first = islice(reversed(self._failed.values()), max(limit, 0))
+            return [self._snapshot(e) for e in newest_first]
 
     def clear_failed(self) -> int:
         with self._lock:
-            doomed = [job_id for job_id, e in self._jobs.items() if e.info.status is JobStatus.FAILED]
-            for job_id in doomed:
+            failed, self._failed = self._failed, {}
+            for job_id in failed:
                 del self._jobs[job_id]
-            return len(doomed)
+            return len(failed)
 
     def info(self) -> dict[str, Any]:
         with self._lock:
-            self._prune_locked()
-            statuses = [e.info.status for e in self._jobs.values()]
-        return {
-            "backend": self.name, "workers": self.workers,
-            "queued": statuses.count(JobStatus.QUEUED), "running": statuses.count(JobStatus.RUNNING),
-            "tracked": len(statuses),
-        }
+            self._prune_locked(self._clock())
+            return {
+                "backend": self.name, "workers": self.workers,
+                "queued": len(self._queued), "running": len(self._running), "tracked": len(self._jobs),
+            }
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -194,31 +237,29 @@ class MemoryQueue(QueueDriver):
         executor.shutdown(wait=wait, cancel_futures=not wait)
         if not wait:
             with self._lock:
-                for entry in self._jobs.values():
-                    if entry.info.status is JobStatus.QUEUED and entry.future is not None and entry.future.cancelled():
+                for entry in list(self._queued.values()):
+                    if entry.future is not None and entry.future.cancelled():
                         self._finish_locked(entry, JobStatus.CANCELLED)
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _count(self, status: JobStatus) -> int:
-        with self._lock:
-            return sum(1 for e in self._jobs.values() if e.info.status is status)
-
     @staticmethod
     def _snapshot(entry: _Entry) -> JobInfo:
         """A copy, so that callers never see (or cause) a half-updated job."""
-        return dataclasses.replace(entry.info, meta=dict(entry.info.meta))
+        return JobInfo(id=entry.id, func_name=entry.func_name, status=entry.status,
+                       enqueued_at=_iso(entry.enqueued_at), started_at=_iso(entry.started_at),
+                       completed_at=_iso(entry.completed_at), result=entry.result, error=entry.error,
+                       meta=dict(entry.meta) if entry.meta else {})
 
-    def _prune_locked(self) -> None:
-        now = time.monotonic()
-        if now - self._last_prune < self._prune_interval:
-            return
-        self._last_prune = now
-        cutoff = now - self.retention
-        expired = [job_id for job_id, e in self._jobs.items()
-                   if e.info.status in TERMINAL_STATUSES and e.finished <= cutoff]
-        for job_id in expired:
-            del self._jobs[job_id]
+    def _prune_locked(self, now: float) -> None:
+        """Drop finished jobs older than the retention, oldest first; amortised O(1) per finished job."""
+        finished, cutoff = self._finished, now - self.retention
+        while finished and finished[0].finished <= cutoff:
+            entry = finished.popleft()
+            if self._jobs.get(entry.id) is entry:  # not replaced by a job with the same id, nor cleared
+                del self._jobs[entry.id]
+                if entry.status is JobStatus.FAILED:
+                    self._failed.pop(entry.id, None)
 
 
 # -- registration (the same hook a third-party driver plugin implements) --------------------------
