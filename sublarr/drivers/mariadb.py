@@ -43,7 +43,8 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, PrimaryKeyConstraint, UniqueConstraint
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import UnaryExpression
 
 from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.hookspecs import hookimpl
@@ -104,6 +105,18 @@ def _float(element, compiler, **kw):
 @_for_dialects(legacy_now)
 def _legacy_now(element, compiler, **kw):
     return "(CAST(UTC_TIMESTAMP() AS CHAR))"  # 'YYYY-MM-DD HH:MM:SS', as datetime('now')
+
+
+@_for_dialects(UnaryExpression)
+def _nulls_order(element, compiler, **kw):
+    # MariaDB has no NULLS FIRST / NULLS LAST (NULLs sort first ascending, last descending): order by
+    # "IS NULL" first, so x.desc().nulls_last() sorts as on PostgreSQL and SQLite
+    if element.modifier not in (operators.nulls_first_op, operators.nulls_last_op):
+        return compiler.visit_unary(element, **kw)
+    inner = element.element
+    value = inner.element if getattr(inner, "modifier", None) in (operators.asc_op, operators.desc_op) else inner
+    direction = "DESC" if element.modifier is operators.nulls_first_op else "ASC"
+    return f"({compiler.process(value, **kw)} IS NULL) {direction}, {compiler.process(inner, **kw)}"
 
 
 def _is_text(column: sa.Column) -> bool:

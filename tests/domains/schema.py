@@ -6,6 +6,7 @@ The legacy DDL itself comes from one place, :mod:`tests.data.legacy` (the final 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -13,9 +14,11 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, create_engine, inspect
+from sqlalchemy import MetaData, create_engine, inspect, text
+from sqlalchemy.engine import Engine
 
 from sublarr.core.models import Base
+from sublarr.drivers.mariadb import LOOKUP_SUFFIX
 from tests.conftest import boot
 from tests.data.legacy import legacy_ddl
 
@@ -28,7 +31,7 @@ def describe(url: str, table: str, *, strip_casts: bool = False) -> dict:
     """
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
     try:
-        insp = inspect(engine)
+        insp = reflect(engine)
         pk = insp.get_pk_constraint(table)["constrained_columns"]
         return {
             # a legacy SQLite PK column reports nullable; ours is NOT NULL: compare as "not nullable"
@@ -70,6 +73,147 @@ def describe_sqlite(url: str, table: str) -> dict:
         }
     finally:
         conn.close()
+
+
+# -- reflection on every engine -------------------------------------------------------------------
+
+def is_mariadb(engine: Engine) -> bool:
+    return engine.dialect.name in ("mariadb", "mysql")
+
+
+def type_name(engine: Engine, type_: Any) -> str:
+    """How ``engine``'s storage driver spells ``type_`` (``Real()``: REAL, DOUBLE PRECISION, DOUBLE)."""
+    return str(type_.compile(dialect=engine.dialect))
+
+
+class Reflected:
+    """SQLAlchemy's inspector, with MariaDB's way of showing our keys put back into keys.
+
+    On MariaDB a key over text is a hash-backed unique key (``UNIQUE ... USING HASH``) with a prefix
+    index ``<name>_lookup`` beside it, and a text primary key is such a unique key named like the
+    primary key (InnoDB's own row id is the clustered key); reflection shows every unique key also
+    as an index, and truncates expression defaults. Here: the primary key is the hash key that
+    stands for it, a unique key is a constraint or an index as the model declares it, lookup
+    indexes beside a unique key are not listed, and defaults are read whole from
+    ``information_schema``. Other engines: as reflected.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.inspector = inspect(engine)
+        self.mariadb = is_mariadb(engine)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inspector, name)
+
+    def _hash_primary_key(self, table: str) -> dict | None:
+        model = Base.metadata.tables.get(table)
+        name = model.primary_key.name if model is not None else None
+        for index in self.inspector.get_indexes(table):
+            if index["unique"] and name and index["name"] == name:
+                return index
+        return None
+
+    def get_pk_constraint(self, table: str) -> dict:
+        found = self.inspector.get_pk_constraint(table)
+        if self.mariadb and not found["constrained_columns"]:
+            key = self._hash_primary_key(table)
+            if key is not None:
+                return {"name": key["name"], "constrained_columns": key["column_names"]}
+        return found
+
+    def _key_names(self, table: str) -> set[str]:
+        return {i["name"] for i in self.inspector.get_indexes(table) if i["unique"]}
+
+    @staticmethod
+    def _unique_indexes(table: str) -> set[str]:
+        """The unique keys the models declare as unique *indexes* (the rest are constraints)."""
+        model = Base.metadata.tables.get(table)
+        return {i.name for i in model.indexes if i.unique} if model is not None else set()
+
+    def get_unique_constraints(self, table: str) -> list[dict]:
+        found = self.inspector.get_unique_constraints(table)
+        if not self.mariadb:
+            return found
+        pk = self._hash_primary_key(table)
+        indexes = self._unique_indexes(table)
+        return [u for u in found if (pk is None or u["name"] != pk["name"]) and u["name"] not in indexes]
+
+    def get_indexes(self, table: str) -> list[dict]:
+        found = self.inspector.get_indexes(table)
+        if not self.mariadb:
+            return found
+        keys, indexes = self._key_names(table), self._unique_indexes(table)
+        return [{k: v for k, v in i.items() if k != "duplicates_constraint"} for i in found
+                if (not i["unique"] or i["name"] in indexes)
+                and not (i["name"].endswith(LOOKUP_SUFFIX) and i["name"][:-len(LOOKUP_SUFFIX)] in keys)]
+
+    def get_columns(self, table: str) -> list[dict]:
+        found = self.inspector.get_columns(table)
+        if not self.mariadb:
+            return found
+        with self.engine.connect() as conn:
+            defaults = dict(conn.execute(text(
+                "SELECT COLUMN_NAME, COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                "AND TABLE_NAME = :t"), {"t": table}).all())
+        columns = []
+        for column in found:
+            default = defaults.get(column["name"])
+            if default == "NULL":
+                default = None
+            elif default is not None and type(column["type"]).__name__ == "DOUBLE":
+                default = repr(float(default))  # the server keeps the value (0), not the literal (0.0)
+            columns.append({**column, "default": default})
+        return columns
+
+
+def reflect(engine: Engine) -> Reflected:
+    return Reflected(engine)
+
+
+def _normalised_default(value: str | None) -> str | None:
+    """A MariaDB default as written in the model or as the server shows it, in one spelling."""
+    if value is None:
+        return None
+    # the server adds the connection's character set to a CAST: "as char charset utf8mb4 binary"
+    value = re.sub(r"\s+charset\s+\w+(\s+binary)?", "", value.lower())
+    value = "".join(value.split())
+    while value.startswith("(") and value.endswith(")"):
+        value = value[1:-1]
+    if value == "null":
+        return None
+    try:
+        return repr(float(value.strip("'")))
+    except ValueError:
+        return value
+
+
+def _mariadb_default_differs(context, inspected_column, metadata_column, inspected_default, metadata_default,
+                             rendered_metadata_default):
+    """Alembic's server-default comparison on MariaDB: SQLAlchemy's reflection truncates expression
+    defaults there, so the stored default is read whole from information_schema and both sides are
+    compared in one spelling. Other engines: Alembic's own comparison."""
+    if not is_mariadb(context.bind):
+        return None
+    stored = context.bind.execute(text(
+        "SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+        "AND TABLE_NAME = :t AND COLUMN_NAME = :c"), {"t": metadata_column.table.name, "c": metadata_column.name}).scalar()
+    return _normalised_default(stored) != _normalised_default(rendered_metadata_default)
+
+
+def _engine_artefact(diff: Any, models: MetaData, keys: set[str]) -> bool:
+    """A difference Alembic reports on MariaDB that is how the driver builds a key, not drift: the
+    hash unique key standing for a text primary key, and the lookup index beside a hash unique key
+    (``keys``: the names of the database's unique keys)."""
+    if not (isinstance(diff, tuple) and diff and diff[0] == "remove_index"):
+        return False
+    index = diff[1]
+    model = models.tables.get(index.table.name)
+    if model is None:
+        return False
+    if index.unique and index.name == model.primary_key.name:
+        return [c.name for c in index.columns] == [c.name for c in model.primary_key.columns]
+    return index.name.endswith(LOOKUP_SUFFIX) and index.name[:-len(LOOKUP_SUFFIX)] in keys
 
 
 @dataclass
@@ -116,9 +260,12 @@ def model_drift(kernel, tables: Iterable[str], *, server_defaults: bool = False)
         Base.metadata.tables[name].to_metadata(models)
     with kernel.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "compare_server_default": server_defaults,
+            "compare_type": True,
+            "compare_server_default": _mariadb_default_differs if server_defaults else False,
             "include_name": lambda name, kind, _parent: kind != "table" or name in names})
-        return compare_metadata(context, models)
+        insp = inspect(conn)
+        keys = {i["name"] for name in names for i in insp.get_indexes(name) if i["unique"]}
+        return [d for d in compare_metadata(context, models) if not _engine_artefact(d, models, keys)]
 
 
 def run_ddl(url: str, ddl: str) -> None:

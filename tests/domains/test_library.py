@@ -7,14 +7,14 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Text, func, inspect, select
 
 from sublarr.core import timeutil
 from sublarr.plugins import library
 from sublarr.plugins.library.models import UpgradeHistory
 from sublarr.plugins.providers.models import SubtitleDownload
 from tests.conftest import boot
-from tests.domains.schema import compare_with_legacy, create_legacy_tables
+from tests.domains.schema import compare_with_legacy, create_legacy_tables, reflect, type_name
 
 DOWNLOAD_KEYS = ["id", "provider_name", "subtitle_id", "language", "format", "file_path", "score",
                  "downloaded_at", "subtitle_type"]
@@ -261,11 +261,12 @@ def test_library_stats_combines_both(kernel):
 # -- schema and migrations -------------------------------------------------------------------------
 
 def test_baseline_reproduces_the_legacy_table(kernel):
-    insp = inspect(kernel.engine)
+    insp = reflect(kernel.engine)
+    text_type = type_name(kernel.engine, Text())  # TEXT; LONGTEXT on MariaDB (its TEXT stops at 64 KiB)
     columns = insp.get_columns("upgrade_history")
     assert [c["name"] for c in columns] == UPGRADE_KEYS
     assert {c["name"]: str(c["type"]) for c in columns} == {
-        name: "TEXT" if name in ("file_path", "old_format", "new_format", "provider_name", "upgrade_reason",
+        name: text_type if name in ("file_path", "old_format", "new_format", "provider_name", "upgrade_reason",
                                  "upgraded_at") else "INTEGER" for name in UPGRADE_KEYS}
     assert {c["name"] for c in columns if not c["nullable"]} == {"id", "file_path", "upgraded_at"}
     assert {i["name"]: i["column_names"] for i in insp.get_indexes("upgrade_history")} == \

@@ -14,7 +14,13 @@ from sublarr.plugins.cache.models import AnidbMapping
 from sublarr.plugins.standalone.models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
 from tests.conftest import boot
 from tests.domains.rows import counts, set_columns
-from tests.domains.schema import compare_with_legacy, create_legacy_tables, describe_sqlite, model_drift
+from tests.domains.schema import (
+    compare_with_legacy,
+    create_legacy_tables,
+    describe_sqlite,
+    model_drift,
+    reflect,
+)
 
 TABLES = ("watched_folders", "standalone_series", "standalone_movies", "metadata_cache")
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
@@ -403,7 +409,7 @@ def test_baseline_reproduces_the_legacy_sqlite_schema(empty_database):
 
 
 def test_baseline_schema_on_both_dialects(kernel):
-    insp = inspect(kernel.engine)
+    insp = reflect(kernel.engine)
     expected_defaults = {
         "watched_folders": {"label": "''", "media_type": "'auto'", "enabled": "1", "last_scan_at": "''"},
         "standalone_series": {"imdb_id": "''", "is_anime": "0", "episode_count": "0", "season_count": "0"},

@@ -21,7 +21,7 @@ from sublarr.plugins.translation.models import (
 )
 from tests.conftest import boot
 from tests.domains.rows import count, set_columns
-from tests.domains.schema import compare_with_legacy, create_legacy_tables
+from tests.domains.schema import compare_with_legacy, create_legacy_tables, reflect
 
 TRICKY = ["it's \"quoted\"", "100% _under_ \\back", "Ünïcödé 字幕 🎬", "x" * 2000]  # the longest indexed value (MAX_INDEXED_BYTES)
 TRICKY_IDS = ["quotes", "like-metacharacters", "unicode", "long"]
@@ -586,7 +586,7 @@ def normalised_default(value):
 
 def described(engine, table):
     """Columns (name, type, NOT NULL outside the key, default), index and unique column sets."""
-    insp = inspect(engine)
+    insp = reflect(engine)
     columns = [(c["name"], str(c["type"]), bool(not c["nullable"] and not c.get("primary_key")),
                 normalised_default(c["default"])) for c in insp.get_columns(table)]
     indexes = {i["name"]: tuple(i["column_names"]) for i in insp.get_indexes(table)}
@@ -600,7 +600,7 @@ def test_baseline_matches_the_legacy_ddl_on_sqlite(empty_database):
 
 
 def test_baseline_schema_on_both_dialects(kernel):
-    real = "REAL" if kernel.storage.name == "sqlite" else "DOUBLE PRECISION"
+    real = "REAL" if kernel.storage.name == "sqlite" else "DOUBLE" if kernel.storage.name == "mariadb" else "DOUBLE PRECISION"
     keys = {"translation_config_history": HISTORY_KEYS, "glossary_entries": GLOSSARY_KEYS,
             "prompt_presets": PRESET_KEYS, "translation_backend_stats": BACKEND_KEYS}
     for table, names in keys.items():

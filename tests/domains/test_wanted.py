@@ -40,7 +40,7 @@ from sublarr.plugins.wanted import (
 )
 from sublarr.plugins.wanted.models import WantedItem
 from tests.conftest import boot
-from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables
+from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, reflect
 
 items_table = WantedItem.__table__
 ROW_KEYS = ["id", "item_type", "sonarr_series_id", "sonarr_episode_id", "radarr_movie_id", "title", "season_episode",
@@ -631,7 +631,7 @@ def describe(url: str) -> dict:
     """Columns (order, type, nullability, default without PostgreSQL's cast), unique keys, named indexes."""
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
     try:
-        insp = inspect(engine)
+        insp = reflect(engine)
         return {
             "columns": [(c["name"], str(c["type"]), c["nullable"] or c["name"] == "id",
                          c["default"] and c["default"].replace("::text", ""))

@@ -6,12 +6,13 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Text, func, inspect, select
 
+from sublarr.core.schema import Real
 from sublarr.plugins import whisper
 from sublarr.plugins.whisper.models import WhisperJob
 from tests.conftest import boot
-from tests.domains.schema import compare_with_legacy, create_legacy_tables
+from tests.domains.schema import compare_with_legacy, create_legacy_tables, reflect, type_name
 
 JOB_KEYS = ["id", "file_path", "language", "status", "progress", "phase", "backend_name", "detected_language",
             "language_probability", "srt_content", "segment_count", "duration_seconds", "processing_time_ms",
@@ -275,13 +276,16 @@ def normalised_default(value):
 
 
 def test_baseline_reproduces_the_legacy_table(kernel):
-    insp = inspect(kernel.engine)
+    insp = reflect(kernel.engine)
     columns = insp.get_columns("whisper_jobs")
     assert [c["name"] for c in columns] == JOB_KEYS
     real = "REAL" if kernel.storage.name == "sqlite" else "DOUBLE PRECISION"
+    if kernel.storage.name == "mariadb":
+        assert type_name(kernel.engine, Real()) == "DOUBLE"  # 8 bytes, as the others
+        real = "DOUBLE"
     types = {c["name"]: str(c["type"]) for c in columns}
     assert types["progress"] == types["language_probability"] == types["processing_time_ms"] == real
-    assert types["segment_count"] == "INTEGER" and types["srt_content"] == "TEXT"
+    assert types["segment_count"] == "INTEGER" and types["srt_content"] == type_name(kernel.engine, Text())
     not_null = {c["name"] for c in columns if not c["nullable"]}
     assert not_null == {"id", "file_path", "language", "status", "created_at"}
     defaults = {c["name"]: normalised_default(c["default"]) for c in columns}
