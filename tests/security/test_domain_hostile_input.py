@@ -1,4 +1,4 @@
-"""Hostile input to the public domain functions, on SQLite and PostgreSQL.
+"""Hostile input to the public domain functions, on SQLite, PostgreSQL and MariaDB.
 
 Property-based (hypothesis): arbitrary unicode, huge strings, SQL metacharacters, NUL bytes, lone
 surrogates, negative, huge and wrongly typed numbers. Every call must either store exactly what
@@ -26,6 +26,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 
+import MySQLdb
 import psycopg2
 import pytest
 import sqlalchemy.exc
@@ -33,9 +34,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from tests.conftest import STORAGES, boot
+from tests.conftest import SERVERS, STORAGES, boot
 
-RAW_ERRORS = (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error, psycopg2.Error)
+RAW_ERRORS = (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error, psycopg2.Error, MySQLdb.Error)
 INDEXED_CHARS = 400  # two such values (a composite key) stay below PostgreSQL's 2704-byte btree entry limit
 INT32 = (-(2**31), 2**31 - 1)
 
@@ -54,7 +55,7 @@ def pkernel(request, tmp_path_factory, _templates):
         shutil.copyfile(template, path)
         url = f"sqlite:///{path}"
     else:
-        server = request.getfixturevalue("pg_server")
+        server = request.getfixturevalue(SERVERS[storage])
         name = f"sublarr_hostile_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         url = server.create(name, template=template)
         request.addfinalizer(lambda: server.drop(name))
@@ -63,16 +64,22 @@ def pkernel(request, tmp_path_factory, _templates):
     kernel.close()
 
 
+def quote(kernel, name: str) -> str:
+    """``name`` quoted as an identifier for the kernel's engine ("key" is reserved on MariaDB)."""
+    return kernel.engine.dialect.identifier_preparer.quote_identifier(name)
+
+
 def snapshot(kernel, *tables: str) -> dict[str, list]:
     with kernel.engine.connect() as conn:
-        rows = {t: [tuple(r) for r in conn.execute(text(f'select * from "{t}" order by 1'))] for t in tables}
+        rows = {t: [tuple(r) for r in conn.execute(text(f"select * from {quote(kernel, t)} order by 1"))]
+                for t in tables}
         conn.rollback()
     return rows
 
 
 def row(kernel, table: str, where: str, **params) -> dict | None:
     with kernel.engine.connect() as conn:
-        found = conn.execute(text(f'select * from "{table}" where {where}'), params).mappings().first()
+        found = conn.execute(text(f"select * from {quote(kernel, table)} where {where}"), params).mappings().first()
         conn.rollback()
     return dict(found) if found is not None else None
 
@@ -260,7 +267,7 @@ def test_config_save_and_get(pkernel, key, value, probe):
         found = repo.get_config_entry(probe)
     except ValueError:
         return
-    expected = row(pkernel, "config_entries", "key = :k", k=probe) if clean(probe) else None
+    expected = row(pkernel, "config_entries", f"{quote(pkernel, 'key')} = :k", k=probe) if clean(probe) else None
     assert found == (expected["value"] if expected else None)
 
 
@@ -281,7 +288,7 @@ def test_plugin_config_set_and_get(pkernel, provider, key, value):
     # exactly this provider's keys: no LIKE wildcard, no case folding reaches a neighbour
     prefix = f"plugin.{provider}."
     with pkernel.engine.connect() as conn:
-        everything = conn.execute(text("select key, value from config_entries")).all()
+        everything = conn.execute(text(f"select {quote(pkernel, 'key')}, value from config_entries")).all()
         conn.rollback()
     assert config == {k[len(prefix):]: v for k, v in everything if k.startswith(prefix)}
 
@@ -647,7 +654,7 @@ def test_boundary_values_are_stored_or_rejected_with_value_error(storage_name, c
         shutil.copyfile(template, path)
         url = f"sqlite:///{path}"
     else:
-        server = request.getfixturevalue("pg_server")
+        server = request.getfixturevalue(SERVERS[storage_name])
         name = f"sublarr_boundary_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         url = server.create(name, template=template)
         request.addfinalizer(lambda: server.drop(name))
