@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import column, select, text
+from sqlalchemy import table as sa_table
 
 import sublarr
 from sublarr import Kernel, hookimpl
@@ -155,14 +156,16 @@ def test_no_active_kernel_is_a_clear_error(tmp_path):
 
 
 def test_transaction_commits_and_rolls_back(kernel):
+    # a lightweight table: SQLAlchemy quotes "key" (a reserved word on MariaDB) for each engine
+    entries = sa_table("config_entries", column("key"), column("value"), column("updated_at"))
     with kernel.transaction() as session:
-        session.execute(text("INSERT INTO config_entries (key, value, updated_at) VALUES ('a', '1', 't')"))
+        session.execute(entries.insert().values(key="a", value="1", updated_at="t"))
     with pytest.raises(RuntimeError):
         with kernel.transaction() as session:
-            session.execute(text("INSERT INTO config_entries (key, value, updated_at) VALUES ('b', '2', 't')"))
+            session.execute(entries.insert().values(key="b", value="2", updated_at="t"))
             raise RuntimeError("boom")
     with kernel.transaction() as session:
-        keys = session.execute(text("SELECT key FROM config_entries ORDER BY key")).scalars().all()
+        keys = session.execute(select(entries.c.key).order_by(entries.c.key)).scalars().all()
     assert keys == ["a"]
 
 

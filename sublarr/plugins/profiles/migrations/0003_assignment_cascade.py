@@ -10,7 +10,8 @@ deleted profiles left orphaned assignment rows behind. This revision
    without the cascade, is rebuilt with the named key),
 3. indexes ``profile_id``, so the cascade of a profile delete does not scan the table.
 
-Downgrade drops the indexes; the foreign key stays, because the baseline declares it too.
+Downgrade drops the indexes; the foreign key stays, because the baseline declares it too (on
+MariaDB with the index named after it that InnoDB gave it at the baseline).
 Deleted orphans cannot come back (they referenced no profile).
 
 Revision ID: profiles_0003
@@ -56,13 +57,23 @@ def _ensure_cascade(table: str) -> None:
                                  ondelete="CASCADE")
 
 
+def _needs_foreign_key_index() -> bool:
+    """MariaDB/MySQL: a foreign key needs an index on its columns; InnoDB creates one named after the
+    key when there is none and drops it silently once another index serves the key."""
+    return op.get_bind().dialect.name in ("mariadb", "mysql")
+
+
 def upgrade() -> None:
     for table in TABLES:
         _delete_orphans(table)
         _ensure_cascade(table)
         op.create_index(f"idx_{table}_profile_id", table, ["profile_id"])
+        if _needs_foreign_key_index():  # one index on profile_id (a downgrade may have named one after the key)
+            op.execute(f"DROP INDEX IF EXISTS {_fk_name(table)} ON {table}")
 
 
 def downgrade() -> None:
     for table in reversed(TABLES):
+        if _needs_foreign_key_index():  # the foreign key keeps an index of its own, as at the baseline
+            op.create_index(_fk_name(table), table, ["profile_id"])
         op.drop_index(f"idx_{table}_profile_id", table_name=table)
