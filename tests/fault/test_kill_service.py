@@ -125,7 +125,8 @@ def check_revisions(kernel) -> dict[str, str | None]:
         assert not [n for n in names if n.startswith("_alembic_tmp")], names
         for name in names:
             if name.startswith("alembic_version"):
-                assert conn.execute(text(f'select count(*) from "{name}"')).scalar_one() <= 1, name
+                quoted = conn.dialect.identifier_preparer.quote_identifier(name)
+                assert conn.execute(text(f"select count(*) from {quoted}")).scalar_one() <= 1, name
         conn.rollback()
     return current
 
