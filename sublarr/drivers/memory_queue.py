@@ -56,6 +56,10 @@ class MemoryQueue(QueueDriver):
     name = "memory"
     description = "in-process thread pool (jobs are not persistent)"
 
+    @classmethod
+    def auto_rank(cls, settings: Settings) -> int | None:
+        return 0  # always possible; any driver that ranks higher wins
+
     def __init__(self, settings: Settings):
         super().__init__(settings)
         self.workers: int = settings.queue_workers
