@@ -26,7 +26,9 @@ _CONFIGURATION = "sublarr.configuration"  # ctx.meta key: the configuration load
 
 
 class SublarrGroup(click.Group):
-    """Adds plugin commands lazily, so that `sublarr --help` lists them too."""
+    """Loads the configuration once, before any command runs, and lets the plugins add their
+    commands (``sublarr_cli``), so that every command, `sublarr --help` included, lists them and a
+    plugin failing there is reported (and left out) whatever the command."""
 
     _plugins_added = False
 
@@ -49,11 +51,8 @@ class SublarrGroup(click.Group):
         return super().list_commands(ctx)
 
     def get_command(self, ctx, name):
-        command = super().get_command(ctx, name)
-        if command is None:
-            self._add_plugin_commands(ctx)
-            command = super().get_command(ctx, name)
-        return command
+        self._add_plugin_commands(ctx)
+        return super().get_command(ctx, name)
 
 
 @click.group(cls=SublarrGroup, context_settings={"help_option_names": ["-h", "--help"]})

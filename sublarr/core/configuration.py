@@ -115,7 +115,7 @@ class Configuration:
     def _why_absent(self, domain: str) -> str:
         info = self.plugins.info.get(domain)
         if info is not None and info.status != LOADED:
-            return f"which is not loaded (plugin {domain!r} is {info.status}: {info.reason})"
+            return f"which is not loaded (plugin {domain!r} is {info.status})"
         return "which no loaded plugin provides"
 
     @cached_property
@@ -193,6 +193,9 @@ class Configuration:
         """One dict per plugin (``sublarr plugins --json``), with each domain's tables and migration head."""
         from sublarr.core.migrate import Migrator
 
+        for kind in DRIVER_KINDS:  # every registration hook runs once: a plugin failing in one is listed so
+            self.drivers(kind)
+        self.events  # noqa: B018
         domains = self.domains
         heads = Migrator(None, [d for d in domains.values() if d.migrations]).heads()
         for name, plugin in self.domain_owners.items():

@@ -283,8 +283,11 @@ class Plugins:
         """Register an object or module at runtime (tests, embedding applications).
 
         Raises ValueError when the plugin has invalid hooks (the reason names them)."""
-        name = name or getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{id(plugin):x}"
-        if name in self.info and self.info[name].status == LOADED:
+        if name is None:  # the module's or the class's name, numbered when it is taken
+            base = getattr(plugin, "__name__", None) or type(plugin).__name__
+            name = next(n for n in (base, *(f"{base}-{i}" for i in range(2, len(self.info) + 3)))
+                        if n not in self.info)
+        elif name in self.info and self.info[name].status == LOADED:
             raise ValueError(f"a plugin named {name!r} is already loaded")
         info = PluginInfo(name, getattr(plugin, "__version__", kernel_version()), source,
                           getattr(plugin, "__name__", type(plugin).__name__))
