@@ -53,7 +53,9 @@ class Context:
     def boot(self, **overrides: Any) -> Kernel:
         """A kernel on the configured setup (``overrides`` win over the settings); closed when the
         command ends."""
-        kernel = self.configuration.boot(**overrides)
+        from sublarr.core.kernel import Kernel
+
+        kernel = Kernel(self.configuration.with_overrides(**overrides))
         self._kernels.append(kernel)
         return kernel
 

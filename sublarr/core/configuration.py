@@ -5,10 +5,10 @@ cache or queue is opened.
     config.settings.database_url        # validated, secrets masked in config.settings.display()
     list(config.plugins)                # one PluginInfo per plugin, failed ones included
     config.events, config.domains       # the event catalog, the domains of the loaded plugins
-    kernel = config.boot()              # a Kernel on this configuration (Kernel.boot() does both steps)
+    kernel = Kernel(config)             # a kernel booted on it (Kernel.boot() does both steps)
 
 ``sublarr config``, ``plugins``, ``events`` and ``db history`` use a configuration only; every other
-command boots a kernel on it.
+command boots a kernel on it. (The kernel depends on this module, never the other way round.)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import copy
 import logging
 from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -27,9 +27,6 @@ from sublarr.core.errors import SettingsError
 from sublarr.core.events import EventType
 from sublarr.core.plugins import FAILED, LOADED, RUNTIME, Plugins
 from sublarr.core.settings import CORE_SETTINGS, Setting, Settings, SettingsLoader
-
-if TYPE_CHECKING:
-    from sublarr.core.kernel import Kernel
 
 log = logging.getLogger("sublarr.configuration")
 
@@ -62,12 +59,6 @@ class Configuration:
         other.settings = SettingsLoader(self.settings_files, other._overrides).resolve([*CORE_SETTINGS,
                                                                                        *self.declared])
         return other
-
-    def boot(self, **overrides: Any) -> Kernel:
-        """A kernel booted on this configuration (with ``overrides`` applied as :meth:`with_overrides`)."""
-        from sublarr.core.kernel import Kernel
-
-        return Kernel(self.with_overrides(**overrides))
 
     def __repr__(self) -> str:
         return f"<Configuration files={self.settings_files} plugins={self.plugins!r}>"

@@ -181,11 +181,12 @@ def test_auto_picks_the_highest_ranked_driver(tmp_path):
 
 
 def test_the_configuration_opens_no_database(tmp_path):
+    from sublarr import Kernel
     from sublarr.core.configuration import Configuration
 
     config = Configuration(settings_files=[], entry_points=False, db_path=str(tmp_path / "never.db"))
     assert "wanted" in config.domains and "subtitle_downloaded" in config.events
     assert not hasattr(config, "storage") and not (tmp_path / "never.db").exists()
-    with config.boot() as kernel:
+    with Kernel(config) as kernel:
         assert kernel.configuration is config and kernel.plugins is config.plugins
         assert (tmp_path / "never.db").exists()
