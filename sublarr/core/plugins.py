@@ -255,7 +255,7 @@ class Plugins:
             self._load(ep.name, ENTRY_POINT, version, ep.load, ep.value)
 
     def _load(self, name: str, source: str, version: str, loader: Callable[[], Any], module_name: str) -> None:
-        if self.info.get(name, PluginInfo(name, "", "", "", FAILED)).status == LOADED:
+        if name in self.info and self.info[name].status == LOADED:
             # the first one keeps the name; the second is listed under a suffixed key
             self._set(PluginInfo(name, version, source, module_name), FAILED,
                       f"a plugin named {name!r} is already loaded", key=f"{name} ({module_name})")
