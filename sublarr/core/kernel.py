@@ -19,17 +19,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from sublarr.core.configuration import DRIVER_KINDS, Configuration
 from sublarr.core.domain import Domain, Repository
 from sublarr.core.errors import NoActiveKernel, SettingsError, SublarrError
 from sublarr.core.events import EventType
 from sublarr.core.migrate import Migrator
 from sublarr.core.plugins import Plugins
 from sublarr.core.secrets import mask_url, scrub
-from sublarr.core.settings import CORE_SETTINGS, Setting, Settings, SettingsLoader
+from sublarr.core.settings import Settings
 from sublarr.drivers.base import CacheDriver, QueueDriver, StorageDriver
 
 log = logging.getLogger("sublarr.kernel")
@@ -47,97 +47,59 @@ def active_kernel() -> Kernel:
 
 
 class Kernel:
-    def __init__(self) -> None:  # use Kernel.boot()
+    """A booted kernel: a :class:`Configuration` plus open storage, cache and queue."""
+
+    def __init__(self, configuration: Configuration) -> None:
+        """Boot on ``configuration`` (usually through :meth:`boot` or ``Configuration.boot()``).
+        Raises SettingsError (exit status 2 in the CLI) on a bad setting."""
+        self.configuration = configuration
+        self.settings: Settings = configuration.settings
+        self.settings_files = configuration.settings_files
+        self.plugins: Plugins = configuration.plugins
         self.closed = False
         self._repos: dict[str, Repository] = {}
         self._repos_lock = threading.Lock()
-
-    # -- boot -----------------------------------------------------------------------------------
+        try:
+            self._assemble()
+        except BaseException:
+            self._release()
+            raise
+        finally:
+            self.plugins.essential.clear()
+        with _active_lock:
+            _active.append(self)
 
     @classmethod
     def boot(cls, *, settings_files: Iterable[str] | None = None, extra_plugins: Iterable[Any] = (),
              entry_points: bool = True, **overrides: Any) -> Kernel:
-        """Assemble a kernel. Raises SettingsError (exit status 2 in the CLI) on a bad setting."""
-        kernel = cls()
-        try:
-            kernel._boot(settings_files, list(extra_plugins), entry_points, overrides)
-        except BaseException:
-            kernel._release()
-            raise
-        with _active_lock:
-            _active.append(kernel)
-        return kernel
+        """Resolve settings, load plugins and assemble a kernel on them."""
+        return cls(Configuration(settings_files=settings_files, extra_plugins=extra_plugins,
+                                 entry_points=entry_points, **overrides))
 
-    def _boot(self, settings_files, extra_plugins, entry_points, overrides) -> None:
-        self._load_settings(settings_files, extra_plugins, entry_points, overrides)
-        self.storage: StorageDriver = self._open_storage()
+    def _assemble(self) -> None:
+        config = self.configuration
+        # The three drivers are chosen first: from here on, a failure of a plugin that provides one
+        # stops boot (SettingsError naming plugin and setting) instead of leaving it out.
+        chosen = {kind: config.choose_driver(kind) for kind in DRIVER_KINDS}
+        for plugin, setting, _driver in chosen.values():
+            self.plugins.essential[plugin] = setting
+        self.storage: StorageDriver = self._open_storage(*chosen["storage"][1:])
         self.engine: Engine = self.storage.engine
-        self.domains: dict[str, Domain] = self._collect_domains()
+        self.domains: dict[str, Domain] = dict(config.domains)
         self.migrator = Migrator(self.storage, self.domains.values(), self.settings)
         if self.settings.auto_migrate:
             self.migrate()
-        self.cache: CacheDriver = self._choose("cache", self._drivers("sublarr_cache_drivers"))
-        self.queue: QueueDriver = self._choose("queue", self._drivers("sublarr_queue_drivers"))
-        self.events: dict[str, EventType] = self._collect_events()
+        self.cache: CacheDriver = chosen["cache"][2](self.settings)
+        self.queue: QueueDriver = chosen["queue"][2](self.settings)
+        self.events: dict[str, EventType] = dict(config.events)
         self.plugins.hook.sublarr_boot(kernel=self)
         log.debug("booted: storage=%s cache=%s queue=%s", self.storage.name, self.cache.name, self.queue.name)
 
-    def _load_settings(self, settings_files, extra_plugins, entry_points, overrides) -> None:
-        loader = SettingsLoader(settings_files, overrides)
-        self.settings_files = loader.files
-        core = loader.resolve(CORE_SETTINGS, warn_unknown=False)  # plugins may declare the rest
-        self.plugins = Plugins(disabled=core.plugins_disabled, allow=core.load_plugins,
-                               entry_points=entry_points)
-        for plugin in extra_plugins:
-            self.plugins.register(plugin, source="runtime")
-        self.settings: Settings = loader.resolve([*CORE_SETTINGS, *self._plugin_settings()])
-
-    @classmethod
-    def configure(cls, *, settings_files: Iterable[str] | None = None, extra_plugins: Iterable[Any] = (),
-                  entry_points: bool = True, **overrides: Any) -> Kernel:
-        """Resolve settings and load plugins without opening storage (``sublarr config``, ``plugins``).
-
-        The result is not booted: it has ``settings``, ``plugins`` and ``settings_files`` only.
-        """
-        kernel = cls()
-        kernel._load_settings(settings_files, list(extra_plugins), entry_points, overrides)
-        kernel.closed = True
-        return kernel
-
-    def _plugin_settings(self) -> list[Setting]:
-        core_names = {s.name for s in CORE_SETTINGS}
-        found: dict[str, Setting] = {}
-        for plugin, settings in self.plugins.results("sublarr_settings"):
-            for setting in settings:
-                if setting.name in core_names or setting.name in found:
-                    log.warning("plugin %s redeclares setting %r; ignored", plugin, setting.name)
-                    continue
-                found[setting.name] = setting
-        return list(found.values())
-
-    def _drivers(self, hook: str) -> dict[str, type]:
-        drivers: dict[str, type] = {}
-        for _plugin, classes in self.plugins.results(hook):
-            for driver in classes:
-                drivers.setdefault(driver.name, driver)
-        return drivers
-
-    def _open_storage(self) -> StorageDriver:
+    def _open_storage(self, setting: str, driver: type[StorageDriver]) -> StorageDriver:
+        _setting, url = self.configuration.database()
         raw_url = self.settings.resolved_database_url
-        setting = "database_url" if self.settings.database_url else "db_path"
         try:
-            url = make_url(raw_url)
-        except ArgumentError:
-            raise SettingsError(setting, "is not a valid database URL") from None
-        backend = url.get_backend_name()
-        drivers = self._drivers("sublarr_storage_drivers")
-        chosen = next((d for d in drivers.values() if backend in d.schemes), None)
-        if chosen is None:
-            known = sorted({s for d in drivers.values() for s in d.schemes})
-            raise SettingsError(setting, f"unsupported database scheme {backend!r} (available: {', '.join(known)}); "
-                                         "is the plugin that provides it installed?")
-        try:
-            storage = chosen(url, self.settings)
+            storage = driver(url, self.settings)
         except SublarrError:
             raise
         except Exception as exc:
@@ -148,43 +110,6 @@ class Kernel:
             storage.dispose()
             raise SettingsError(setting, f"cannot connect to {mask_url(raw_url)}: {_first_line(exc)}") from None
         return storage
-
-    def _collect_domains(self) -> dict[str, Domain]:
-        domains: dict[str, Domain] = {}
-        for plugin, found in self.plugins.results("sublarr_domains"):
-            for domain in found:
-                if domain.name in domains:
-                    raise SublarrError(f"plugin {plugin} registers domain {domain.name!r}, which exists already")
-                domains[domain.name] = domain
-                info = self.plugins.info.get(plugin)
-                if info is not None:
-                    info.tables = sorted({*info.tables, *(t.name for t in domain.tables)})
-        return domains
-
-    def _choose(self, kind: str, drivers: dict[str, type]):
-        setting = f"{kind}_driver"
-        name = self.settings[setting]
-        if name == "auto":
-            wanted_redis = self.settings.redis_url and self.settings[f"redis_{kind}_enabled"]
-            name = ("redis" if kind == "cache" else "rq") if wanted_redis else "memory"
-        driver = drivers.get(name)
-        if driver is None:
-            raise SettingsError(setting, f"unknown {kind} driver {name!r} (available: {', '.join(sorted(drivers))}); "
-                                         "is the plugin that provides it installed?")
-        problem = driver.available(self.settings)
-        if problem:
-            raise SettingsError(setting, f"{kind} driver {name!r} cannot run: {problem}")
-        return driver(self.settings)
-
-    def _collect_events(self) -> dict[str, EventType]:
-        events: dict[str, EventType] = {}
-        for plugin, found in self.plugins.results("sublarr_events"):
-            for event in found:
-                if event.name in events:
-                    log.warning("plugin %s redefines event %r; ignored", plugin, event.name)
-                    continue
-                events[event.name] = event if event.plugin else _with_plugin(event, plugin)
-        return events
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -232,12 +157,12 @@ class Kernel:
             payload = {}
         if not isinstance(payload, Mapping):
             raise ValueError(f"event payload must be a dict, got {type(payload).__name__}")
-        for impl in self.plugins.hook.sublarr_event.get_hookimpls():
-            try:
-                impl.function(**{k: v for k, v in {"kernel": self, "event": event, "payload": dict(payload)}.items()
-                                 if k in impl.argnames})
-            except Exception:  # one broken listener must not break the emitter or the others
-                log.exception("event listener of plugin %s failed on %s", impl.plugin_name, event)
+        # one broken listener never breaks the emitter or the others (sublarr.core.plugins)
+        self.plugins.hook.sublarr_event(kernel=self, event=event, payload=dict(payload))
+
+    def maintain(self) -> None:
+        """One round of periodic housekeeping: every plugin's ``sublarr_maintenance``."""
+        self.plugins.hook.sublarr_maintenance(kernel=self)
 
     def row_counts(self) -> dict[str, int]:
         counts = {}
@@ -258,7 +183,7 @@ class Kernel:
             return
         self.closed = True
         try:
-            if hasattr(self, "plugins") and hasattr(self, "queue"):
+            if hasattr(self, "queue"):
                 self.plugins.hook.sublarr_shutdown(kernel=self)
         finally:
             self._release()
@@ -295,9 +220,3 @@ class Kernel:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return scrub(text[0] if text else type(exc).__name__)
-
-
-def _with_plugin(event: EventType, plugin: str) -> EventType:
-    from dataclasses import replace
-
-    return replace(event, plugin=plugin)

@@ -351,6 +351,12 @@ class CacheDriver(abc.ABC):
         """None when the driver can run with these settings, else why not (names the setting)."""
         return None
 
+    @classmethod
+    def auto_rank(cls, settings: Settings) -> int | None:
+        """How much ``cache_driver = "auto"`` wants this driver with these settings: the highest rank
+        wins (then ``available()`` must pass); None, the default, means auto never picks it."""
+        return None
+
     @abc.abstractmethod
     def get(self, key: str) -> str | None: ...
 
@@ -427,12 +433,20 @@ class QueueDriver(abc.ABC):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    # True when jobs run in separate `sublarr worker` processes, not inside `sublarr run`.
+    worker_processes: ClassVar[bool] = False
 
     def __init__(self, settings: Settings):
         self.settings = settings
 
     @classmethod
     def available(cls, settings: Settings) -> str | None:
+        return None
+
+    @classmethod
+    def auto_rank(cls, settings: Settings) -> int | None:
+        """How much ``queue_driver = "auto"`` wants this driver with these settings: the highest rank
+        wins (then ``available()`` must pass); None, the default, means auto never picks it."""
         return None
 
     @abc.abstractmethod

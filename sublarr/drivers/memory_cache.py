@@ -26,6 +26,10 @@ class MemoryCache(CacheDriver):
     name = "memory"
     description = "in-process LRU cache with TTLs (not shared between processes)"
 
+    @classmethod
+    def auto_rank(cls, settings: Settings) -> int | None:
+        return 0  # always possible; any driver that ranks higher wins
+
     def __init__(self, settings: Settings):
         super().__init__(settings)
         self.max_entries: int = settings.memory_cache_max_entries

@@ -85,6 +85,10 @@ class MemoryQueue(QueueDriver):
     description = "in-process thread pool (jobs are not persistent)"
     _clock = staticmethod(time.monotonic)  # of retention; the tests move a fake one
 
+    @classmethod
+    def auto_rank(cls, settings: Settings) -> int | None:
+        return 0  # always possible; any driver that ranks higher wins
+
     def __init__(self, settings: Settings):
         super().__init__(settings)
         self.workers: int = settings.queue_workers

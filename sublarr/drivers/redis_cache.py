@@ -46,6 +46,10 @@ class RedisCache(CacheDriver):
     name = "redis"
     description = "Redis string cache under a key prefix (shared between processes, fails open)"
 
+    @classmethod
+    def auto_rank(cls, settings: Settings) -> int | None:
+        return 10 if settings.redis_url and settings.redis_cache_enabled else None
+
     WARNING_INTERVAL = 60.0  # seconds between two "unreachable" warnings
     SOCKET_TIMEOUT = 2.0
 

@@ -90,6 +90,11 @@ def _ts(moment: datetime | None) -> str | None:
 class RqQueue(QueueDriver):
     name = "rq"
     description = "RQ on Redis (persistent; `sublarr worker` processes run the jobs)"
+    worker_processes = True
+
+    @classmethod
+    def auto_rank(cls, settings: Settings) -> int | None:
+        return 10 if settings.redis_url and settings.redis_queue_enabled else None
 
     SOCKET_TIMEOUT = 5.0
 

@@ -293,8 +293,9 @@ def test_adopt_refuses_a_file_another_process_holds_open(legacy_path: Path) -> N
 
 
 def test_cli_adopt(legacy_path: Path, tmp_path: Path) -> None:
-    from sublarr.cli import cli, db
-    from sublarr.cli_data import register
+    from sublarr.cli import cli
+    from sublarr.cli.data import register
+    from sublarr.cli.db import db
 
     register(db)
     make_legacy_db(legacy_path, 3, 0, rows=4, wanted=12, duplicates=2, orphans=1, mixed_timestamps=True)

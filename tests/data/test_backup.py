@@ -243,8 +243,9 @@ def test_missing_pg_dump_is_a_clear_message(tmp_path: Path, empty_database, monk
 
 
 def test_cli_backup_and_restore(tmp_path: Path, empty_database) -> None:
-    from sublarr.cli import cli, db
-    from sublarr.cli_data import register
+    from sublarr.cli import cli
+    from sublarr.cli.data import register
+    from sublarr.cli.db import db
 
     register(db)
     url = empty_database("sqlite")
@@ -286,7 +287,7 @@ def test_cli_backup_as_a_real_process(tmp_path: Path, empty_database) -> None:
     fill_database(kernel, rows=2, wanted=4)
     kernel.close()
     settings = settings_file(tmp_path, database_url=url, backup_dir=str(tmp_path / "pg-backups"))
-    done = run_python("import sys; from sublarr.cli import db, main; from sublarr.cli_data import register; "
+    done = run_python("import sys; from sublarr.cli import main; from sublarr.cli.db import db; from sublarr.cli.data import register; "
                       "register(db); main(sys.argv[1:])", "--settings", str(settings), "db", "backup")
     assert done.returncode == 0, done.stderr
     assert ".dump" in done.stdout

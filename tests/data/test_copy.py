@@ -208,8 +208,9 @@ def test_a_checksum_mismatch_names_the_table_and_leaves_the_target_empty(empty_d
 
 
 def test_cli_copy(tmp_path: Path, empty_database) -> None:
-    from sublarr.cli import cli, db
-    from sublarr.cli_data import register
+    from sublarr.cli import cli
+    from sublarr.cli.data import register
+    from sublarr.cli.db import db
 
     register(db)
     source_url = empty_database("sqlite")
@@ -240,7 +241,7 @@ def test_cli_copy_as_a_real_process(tmp_path: Path, empty_database) -> None:
     source.close()
     target_url = empty_database("sqlite")
     settings = settings_file(tmp_path, database_url=source_url)
-    done = run_python("import sys; from sublarr.cli import db, main; from sublarr.cli_data import register; "
+    done = run_python("import sys; from sublarr.cli import main; from sublarr.cli.db import db; from sublarr.cli.data import register; "
                       "register(db); main(sys.argv[1:])",
                       "--settings", str(settings), "db", "copy", "--to", target_url)
     assert done.returncode == 0, done.stderr

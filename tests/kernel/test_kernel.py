@@ -210,15 +210,13 @@ def test_repr_and_plugins_listing(kernel):
 
 
 def test_maintenance_removes_only_expired_cache_rows(kernel):
-    from sublarr.cli import run_maintenance
-
     providers = kernel.repo("providers")
     providers.cache_provider_results("p", "fresh", "[]", ttl_hours=1)
     providers.cache_provider_results("p", "stale", "[]", ttl_hours=0)  # expires at once
     standalone = kernel.repo("standalone")
     standalone.cache_metadata("tmdb:tv:1", "tmdb", "{}", ttl_days=1)
     standalone.cache_metadata("tmdb:tv:2", "tmdb", "{}", ttl_days=0)
-    run_maintenance(kernel)
+    kernel.maintain()
     assert providers.get_cached_results("p", "fresh") == "[]"
     assert providers.get_provider_cache_stats() == {"p": {"total": 1, "active": 1}}
     assert standalone.get_cached_metadata("tmdb:tv:1") is not None

@@ -89,3 +89,104 @@ def test_trace_plugins_logs_hook_calls(tmp_path, monkeypatch, caplog):
     with caplog.at_level("INFO", logger="sublarr.plugins"):
         boot(f"sqlite:///{tmp_path / 'p.db'}").close()
     assert "trace: sublarr_storage_drivers from sqlite" in caplog.text
+
+
+def test_kernel_plugins_is_a_listing_with_a_readable_repr(tmp_path):
+    class Broken:
+        @hookimpl
+        def sublarr_events(self):
+            raise RuntimeError("boom")
+
+    with boot(f"sqlite:///{tmp_path / 'p.db'}", extra_plugins=[Broken()]) as kernel:
+        entries = list(kernel.plugins)
+        assert len(entries) == len(kernel.plugins) == len(BUILTIN_PLUGINS) + 1
+        broken = kernel.plugins["Broken"]
+        assert (broken.source, broken.status, broken.reason) == ("runtime", "failed",
+                                                                 "sublarr_events raised RuntimeError: boom")
+        assert repr(kernel.plugins) == (f"<Plugins {len(BUILTIN_PLUGINS)} loaded, 1 failed; "
+                                        "Broken: sublarr_events raised RuntimeError: boom>")
+        assert repr(kernel.plugins["sqlite"]) == "<plugin sqlite 0.1.0 (built-in) loaded: storage_drivers>"
+        assert {"name", "version", "source", "status", "reason", "hooks"} <= set(broken.as_dict())
+
+
+def test_runtime_hook_failures_are_logged_and_the_plugin_stays(tmp_path, caplog):
+    class Flaky:
+        calls = 0
+
+        @hookimpl
+        def sublarr_event(self, event):
+            Flaky.calls += 1
+            raise SystemExit("listener exits")
+
+    with boot(f"sqlite:///{tmp_path / 'p.db'}", extra_plugins=[Flaky()]) as kernel:
+        name = "Flaky"
+        for _ in range(2):
+            kernel.emit("config_updated", {"keys": []})
+        assert Flaky.calls == 2 and kernel.plugins[name].status == "loaded"
+        assert f"plugin {name} failed in sublarr_event: raised SystemExit: listener exits" in caplog.text
+
+
+def test_registering_a_plugin_with_invalid_hooks_says_why():
+    class Typo:
+        @hookimpl
+        def sublarr_evnts(self):
+            return []
+
+    plugins = Plugins(entry_points=False, builtins=())
+    with pytest.raises(ValueError, match="sublarr_evnts is not a sublarr hook \\(did you mean 'sublarr_events'\\?\\)"):
+        plugins.register(Typo(), name="typo")
+    assert plugins["typo"].status == "failed" and plugins.pm.get_plugin("typo") is None
+
+
+def test_a_wrapper_sees_and_changes_a_registration_result(tmp_path):
+    from sublarr.core.configuration import Configuration
+    from sublarr.core.settings import Setting
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def sublarr_settings(self):
+            found = yield
+            return [*found, [Setting("wrapped_limit", 2, int, "added by a wrapper")]]
+
+    config = Configuration(settings_files=[], entry_points=False, extra_plugins=[Wrapper()], wrapped_limit=5)
+    assert config.settings.wrapped_limit == 5
+    origins = {setting.name: plugin for plugin, setting in config.plugins.collect("sublarr_settings")}
+    assert origins["wrapped_limit"] == "Wrapper"
+
+
+def test_auto_picks_the_highest_ranked_driver(tmp_path):
+    from sublarr.core.configuration import Configuration
+    from sublarr.drivers.memory_cache import MemoryCache
+
+    class Preferred(MemoryCache):
+        name = "preferred"
+
+        @classmethod
+        def auto_rank(cls, settings):
+            return 5 if settings.redis_url == "" else None
+
+    class Provides:
+        @hookimpl
+        def sublarr_cache_drivers(self):
+            return [Preferred]
+
+    def chosen(*plugins, **overrides):
+        config = Configuration(settings_files=[], entry_points=False, extra_plugins=plugins, **overrides)
+        return config.choose_driver("cache")[2].name, config.choose_driver("queue")[2].name
+
+    assert chosen(redis_url="") == ("memory", "memory")
+    assert chosen(redis_url="redis://127.0.0.1:1/0") == ("redis", "rq")
+    assert chosen(redis_url="redis://127.0.0.1:1/0", redis_cache_enabled=False) == ("memory", "rq")
+    assert chosen(Provides(), redis_url="") == ("preferred", "memory")
+
+
+def test_the_configuration_opens_no_database(tmp_path):
+    from sublarr import Kernel
+    from sublarr.core.configuration import Configuration
+
+    config = Configuration(settings_files=[], entry_points=False, db_path=str(tmp_path / "never.db"))
+    assert "wanted" in config.domains and "subtitle_downloaded" in config.events
+    assert not hasattr(config, "storage") and not (tmp_path / "never.db").exists()
+    with Kernel(config) as kernel:
+        assert kernel.configuration is config and kernel.plugins is config.plugins
+        assert (tmp_path / "never.db").exists()

@@ -66,9 +66,11 @@ def test_examples_load_from_entry_points(tmp_path):
 
 def test_example_cli_command_and_status(tmp_path):
     assert sublarr("watchlist", "add", "/tv/Show", "--label", "show", cwd=tmp_path).stdout.strip() == "1"
-    listed = sublarr("watchlist", "list", cwd=tmp_path)
+    listed = sublarr("watchlist", "list", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split("\t")[:3] == ["1", "/tv/Show", "show"]
+    (entry,) = json.loads(listed.stdout)
+    assert (entry["id"], entry["path_prefix"], entry["label"]) == (1, "/tv/Show", "show")
+    assert "/tv/Show" in sublarr("watchlist", "list", cwd=tmp_path).stdout
     status = sublarr("status", "--json", cwd=tmp_path)
     schema = {s["domain"]: s for s in json.loads(status.stdout)["schema"]}
     assert schema["watchlist"]["revision"] == "watchlist_0002"

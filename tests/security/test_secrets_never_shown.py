@@ -26,7 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from sublarr import Kernel
-from sublarr.cli import main, status_data
+from sublarr.cli import main
+from sublarr.cli.status import status_data
 from sublarr.core.errors import QueueUnavailable, SettingsError
 from sublarr.core.plugins import BUILTIN_PLUGINS
 from sublarr.plugins.hooks import dispatch, mask_webhook

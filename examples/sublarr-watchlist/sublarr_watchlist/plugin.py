@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from sublarr import hookimpl
+from sublarr.cli.api import Context, echo_json, pass_context, table
 from sublarr.core.domain import Domain
 from sublarr.core.settings import Setting
 
@@ -47,17 +48,21 @@ def watchlist():
 @watchlist.command("add")
 @click.argument("path_prefix")
 @click.option("--label", default="")
-@click.pass_obj
-def add(obj, path_prefix: str, label: str) -> None:
+@pass_context
+def add(obj: Context, path_prefix: str, label: str) -> None:
     """Watch PATH_PREFIX."""
     kernel = obj.boot()
     click.echo(kernel.repo("watchlist").add_watch(path_prefix, label))
 
 
 @watchlist.command("list")
-@click.pass_obj
-def list_(obj) -> None:
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_context
+def list_(obj: Context, as_json: bool) -> None:
     """Show the watchlist."""
-    kernel = obj.boot()
-    for entry in kernel.repo("watchlist").get_watchlist():
-        click.echo(f"{entry['id']}\t{entry['path_prefix']}\t{entry['label']}\t{entry['downloads']}")
+    entries = obj.boot().repo("watchlist").get_watchlist()
+    if as_json:
+        echo_json(entries)
+        return
+    click.echo(table([[e["id"], e["path_prefix"], e["label"], e["downloads"]] for e in entries],
+                     ["id", "path", "label", "downloads"]))

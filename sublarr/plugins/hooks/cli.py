@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sublarr.cli import Context, echo_json, pass_context, table
+from sublarr.cli.api import Context, echo_json, pass_context, table
 from sublarr.core.errors import SublarrError
 
 from .dispatch import LISTENERS_ONLY, run_test_hook, send_test_webhook

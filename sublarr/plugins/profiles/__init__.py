@@ -25,4 +25,5 @@ def sublarr_domains():
     return [Domain(name="profiles", version=__version__,
                    tables=[LanguageProfile.__table__, SeriesLanguageProfile.__table__,
                            MovieLanguageProfile.__table__],
-                   migrations=Path(__file__).parent / "migrations", repository=ProfilesRepository)]
+                   migrations=Path(__file__).parent / "migrations", repository=ProfilesRepository,
+                   requires=("wanted",))]  # the repository reads wanted_items

@@ -1,7 +1,7 @@
 """``sublarr db adopt | copy | backup | restore``: moving data in, across and back.
 
-``register(db_group)`` adds the four commands to the ``sublarr db`` group of :mod:`sublarr.cli`.
-They follow its conventions: the kernel comes from the group's ``Context`` (``--settings``), the
+``register(db_group)`` adds the four commands to the ``sublarr db`` group (:mod:`sublarr.cli.db`).
+They follow the CLI's conventions: the kernel comes from the group's ``Context`` (``--settings``), the
 results go to stdout, progress to stderr, and failures are one line on stderr through
 ``SublarrError`` (exit 1) or ``SettingsError``/``click.UsageError`` (exit 2).
 """
@@ -12,32 +12,14 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from sublarr.cli.api import Context, echo_json, pass_context, table
 from sublarr.core.errors import SettingsError
 from sublarr.core.secrets import mask_url
 from sublarr.core.transfer import DEFAULT_BATCH_SIZE
-
-if TYPE_CHECKING:
-    from sublarr.cli import Context
-
-# ``click.pass_obj`` hands over the group's Context; nothing is imported from sublarr.cli at import
-# time, so sublarr.cli may import this module wherever it likes (no import cycle).
-pass_context = click.pass_obj
-
-
-def echo_json(data: Any) -> None:
-    from sublarr.cli import echo_json as echo
-
-    echo(data)
-
-
-def table(rows: list[list[Any]], headers: list[str] | None = None) -> str:
-    from sublarr.cli import table as render
-
-    return render(rows, headers)
 
 
 @click.command("adopt")
@@ -158,10 +140,8 @@ def register(db_group: click.Group) -> None:
 
 def _boot_other(obj: Context, url: str, option: str) -> Any:
     """A second kernel (same settings and plugins) on another database, not migrated yet."""
-    from sublarr import Kernel
-
     try:
-        return Kernel.boot(settings_files=obj.settings_files, database_url=url, auto_migrate=False)
+        return obj.boot(database_url=url, auto_migrate=False)
     except SettingsError as exc:
         # The user typed the URL as an option, not a setting: say so, with the password masked.
         raise click.UsageError(f"{option} {mask_url(url)}: {exc.problem}") from None

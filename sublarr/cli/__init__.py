@@ -1,0 +1,110 @@
+"""The ``sublarr`` command: one module per command group, all built on :mod:`sublarr.cli.api`.
+
+    status.py   status                          catalog.py  config, plugins, events
+    service.py  run, worker                     db.py       db upgrade/downgrade/current/history/check
+    data.py     db adopt/copy/backup/restore    api.py      Context, echo_json, table (for plugins too)
+
+Errors are one line on stderr: exit status 2 for bad usage or settings, 1 for failures.
+Plugins add sub-commands through the ``sublarr_cli`` hook.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from sublarr import __version__
+from sublarr.cli import catalog, db, service, status
+from sublarr.cli.api import Context
+from sublarr.core.errors import SettingsError, SublarrError
+from sublarr.core.secrets import scrub
+
+_CONFIGURATION = "sublarr.configuration"  # ctx.meta key: the configuration loaded to add plugin commands
+
+
+class SublarrGroup(click.Group):
+    """Loads the configuration once, before any command runs, and lets the plugins add their
+    commands (``sublarr_cli``), so that every command, `sublarr --help` included, lists them and a
+    plugin failing there is reported (and left out) whatever the command."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self, ctx: click.Context) -> None:
+        if self._plugins_added:
+            return
+        self._plugins_added = True
+        from sublarr.core.configuration import Configuration
+
+        files = (ctx.params or {}).get("settings_files") or ()
+        try:
+            configuration = Configuration(settings_files=list(files) or None)
+        except SublarrError:
+            return  # a bad setting is reported by the command that needs it
+        ctx.meta[_CONFIGURATION] = configuration
+        configuration.plugins.hook.sublarr_cli(cli=self)
+
+    def list_commands(self, ctx):
+        self._add_plugin_commands(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        self._add_plugin_commands(ctx)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=SublarrGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--settings", "settings_files", multiple=True, metavar="FILE",
+              help="settings file(s) to read instead of settings.toml + .secrets.toml (repeatable)")
+@click.version_option(__version__, prog_name="sublarr")
+@click.pass_context
+def cli(ctx: click.Context, settings_files: tuple[str, ...]) -> None:
+    """Sublarr's data core: storage, cache, queue, migrations and plugins."""
+    ctx.obj = Context(settings_files, ctx.meta.get(_CONFIGURATION))
+    ctx.call_on_close(ctx.obj.close)
+
+
+for _command in (status.status, catalog.config, catalog.plugins, catalog.events, service.run, service.worker,
+                 db.db):
+    cli.add_command(_command)
+
+
+def setup_logging(level: str = "WARNING") -> None:
+    logging.basicConfig(level=getattr(logging, level, logging.WARNING), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = os.environ.get("SUBLARR_DEBUG", "").lower() in ("1", "true", "yes")
+    setup_logging()
+    try:
+        cli.main(args=argv, prog_name="sublarr", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("sublarr: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SettingsError as exc:
+        _fail(exc, 2, debug)
+    except SublarrError as exc:
+        _fail(exc, 1, debug)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        _fail(exc, 1, debug, prefix=f"{type(exc).__name__}: ")
+
+
+def _fail(exc: BaseException, status: int, debug: bool, prefix: str = "") -> None:
+    if debug:
+        import traceback
+
+        sys.stderr.write(scrub(traceback.format_exc()))
+    message = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    click.echo(f"sublarr: error: {prefix}{message}", err=True)
+    sys.exit(status)

@@ -1,0 +1,103 @@
+"""``sublarr db``: schema operations (upgrade, downgrade, current, history, check) on the configured
+database; the data commands (adopt, copy, backup, restore) come from :mod:`sublarr.cli.data`."""
+
+from __future__ import annotations
+
+import click
+
+from sublarr.cli.api import Context, echo_json, pass_context, table
+from sublarr.cli.data import register as register_data_commands
+from sublarr.core.errors import SublarrError
+
+
+@click.group()
+def db() -> None:
+    """Schema and data operations on the configured database."""
+
+
+def _boot_unmigrated(obj: Context):
+    return obj.boot(auto_migrate=False)
+
+
+def _split_target(target: str) -> tuple[str | None, str]:
+    if ":" in target:
+        domain, revision = target.split(":", 1)
+        return domain, revision
+    return None, target
+
+
+@db.command()
+@click.argument("target", required=False, default="head")
+@pass_context
+def upgrade(obj: Context, target: str) -> None:
+    """Apply migrations: every domain to head, or DOMAIN[:REVISION]."""
+    kernel = _boot_unmigrated(obj)
+    domain, revision = _split_target(target) if target != "head" else (None, "head")
+    if domain is None and revision != "head" and revision in kernel.migrator.scripts:
+        domain, revision = revision, "head"
+    changed = kernel.migrator.upgrade(domain=domain, revision=revision)
+    for rev in changed:
+        click.echo(f"{rev.domain}: {rev.current or 'empty'} -> {rev.head}")
+    click.echo("database is up to date" if not changed else f"upgraded {len(changed)} domain(s)")
+
+
+@db.command()
+@click.argument("target")
+@pass_context
+def downgrade(obj: Context, target: str) -> None:
+    """Revert migrations: DOMAIN:REVISION (e.g. wanted:wanted_0001, wanted:-1, wanted:base), or `base` for all."""
+    kernel = _boot_unmigrated(obj)
+    domain, revision = _split_target(target)
+    if domain is None and revision != "base":
+        raise click.UsageError("give DOMAIN:REVISION (e.g. wanted:-1) or `base`")
+    changed = kernel.migrator.downgrade(revision, domain=domain)
+    for rev in changed:
+        click.echo(f"{rev.domain}: {rev.current or 'empty'} -> {rev.head or 'empty'}")
+    click.echo(f"downgraded {len(changed)} domain(s)")
+
+
+@db.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def current(obj: Context, as_json: bool) -> None:
+    """The revision of each domain in the database."""
+    kernel = _boot_unmigrated(obj)
+    revisions = kernel.migrator.status()
+    if as_json:
+        echo_json([{"domain": r.domain, "revision": r.current, "head": r.head} for r in revisions])
+        return
+    click.echo(table([[r.domain, r.current or "(empty)", r.head, "head" if r.up_to_date else "behind"]
+                      for r in revisions], ["domain", "revision", "code head", "state"]))
+
+
+@db.command()
+@click.argument("domain", required=False)
+@pass_context
+def history(obj: Context, domain: str | None) -> None:
+    """The migration history of each domain (or one), newest first."""
+    from sublarr.core.migrate import Migrator
+
+    configuration = obj.configuration
+    migrator = Migrator(None, list(configuration.domains.values()), configuration.settings)
+    names = [domain] if domain else [d.name for d in migrator.domains]
+    for name in names:
+        click.echo(f"{name}:")
+        for script in migrator.history(name):
+            click.echo(f"  {script.down_revision or '<base>'} -> {script.revision}"
+                       f"{' (head)' if script.is_head else ''}  {script.doc or ''}".rstrip())
+
+
+@db.command()
+@pass_context
+def check(obj: Context) -> None:
+    """Exit 1 when the database is behind the code (or ahead of it)."""
+    kernel = _boot_unmigrated(obj)
+    behind = kernel.migrator.pending()
+    if behind:
+        for rev in behind:
+            click.echo(f"{rev.domain}: database at {rev.current or '(empty)'}, code head {rev.head}", err=True)
+        raise SublarrError(f"{len(behind)} domain(s) not at head: run `sublarr db upgrade`")
+    click.echo("database is at head")
+
+
+register_data_commands(db)  # adopt, copy, backup, restore

@@ -1,0 +1,60 @@
+"""``sublarr status``: boot on the configured setup and show what runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from sublarr import __version__
+from sublarr.cli.api import Context, echo_json, pass_context, table
+
+
+def status_data(kernel) -> dict[str, Any]:
+    revisions = kernel.migrator.status()
+    return {
+        "version": __version__,
+        "storage": kernel.storage.describe(),
+        "cache": {"driver": kernel.cache.name, **kernel.cache.stats()},
+        "queue": {"driver": kernel.queue.name, **kernel.queue.info()},
+        "schema": [{"domain": r.domain, "revision": r.current, "head": r.head, "up_to_date": r.up_to_date}
+                   for r in revisions],
+        "plugins": [info.as_dict() for info in kernel.plugins],
+        "rows": kernel.row_counts(),
+    }
+
+
+def _indented(text: str) -> str:
+    return text.replace("\n", "\n  ").join(["  ", ""])
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_context
+def status(obj: Context, as_json: bool) -> None:
+    """Boot on the configured setup; show drivers, plugins, schema revisions and row counts."""
+    kernel = obj.boot()
+    data = status_data(kernel)
+    if as_json:
+        echo_json(data)
+        return
+    storage = dict(data["storage"])
+    click.echo(f"sublarr {__version__}")
+    click.echo(f"storage   {storage.pop('driver')}  " + ", ".join(f"{k}={v}" for k, v in storage.items()))
+    for kind in ("cache", "queue"):
+        facts = dict(data[kind])
+        click.echo(f"{kind:<9} {facts.pop('driver')}  " + ", ".join(f"{k}={v}" for k, v in facts.items()
+                                                                   if k != "backend"))
+    behind = [s for s in data["schema"] if not s["up_to_date"]]
+    click.echo(f"schema    {len(data['schema'])} domains, "
+               + ("all at head" if not behind else f"{len(behind)} behind (run `sublarr db upgrade`)"))
+    click.echo(_indented(table([[s["domain"], s["revision"] or "-", "" if s["up_to_date"] else f"head {s['head']}"]
+                                for s in data["schema"]])))
+    loaded = [p for p in data["plugins"] if p["status"] == "loaded"]
+    click.echo(f"plugins   {len(loaded)} loaded" + (f", {len(data['plugins']) - len(loaded)} not loaded"
+                                                   if len(loaded) != len(data["plugins"]) else ""))
+    click.echo(_indented(table([[p["name"], p["version"], p["source"], p["status"],
+                                 p["reason"] or ", ".join(h.removeprefix("sublarr_") for h in p["hooks"])]
+                                for p in data["plugins"]])))
+    click.echo(f"rows      {sum(v for v in data['rows'].values() if v > 0)} in {len(data['rows'])} tables")
+    click.echo(_indented(table([[t, n] for t, n in sorted(data["rows"].items())])))
