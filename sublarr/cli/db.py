@@ -90,14 +90,34 @@ def history(obj: Context, domain: str | None) -> None:
 @db.command()
 @pass_context
 def check(obj: Context) -> None:
-    """Exit 1 when the database is behind the code (or ahead of it)."""
+    """Exit 1 when the database is behind the code (or ahead of it), or a migration did not finish."""
     kernel = _boot_unmigrated(obj)
+    interrupted = kernel.migrator.interrupted()
+    if interrupted:
+        raise SublarrError(interrupted[0].message(kernel.storage.name))
     behind = kernel.migrator.pending()
     if behind:
         for rev in behind:
             click.echo(f"{rev.domain}: database at {rev.current or '(empty)'}, code head {rev.head}", err=True)
         raise SublarrError(f"{len(behind)} domain(s) not at head: run `sublarr db upgrade`")
     click.echo("database is at head")
+
+
+@db.command()
+@click.argument("domain")
+@pass_context
+def resolve(obj: Context, domain: str) -> None:
+    """Forget an interrupted migration of DOMAIN once its schema has been repaired (engines without
+    transactional DDL, such as MariaDB, record every migration until it finishes)."""
+    kernel = _boot_unmigrated(obj)
+    found = {i.domain: i for i in kernel.migrator.interrupted()}
+    if domain not in found:
+        raise SublarrError(f"no interrupted migration of domain {domain!r} is recorded"
+                           + (f" (recorded: {', '.join(sorted(found))})" if found else ""))
+    kernel.migrator.resolve(domain)
+    now = kernel.migrator.current().get(domain)
+    click.echo(f"{domain}: the interrupted migration to {found[domain].to_revision} is forgotten; the database "
+               f"records revision {now or 'base'}; run `sublarr db upgrade` to migrate again")
 
 
 register_data_commands(db)  # adopt, copy, backup, restore

@@ -133,3 +133,45 @@ def test_a_revision_broken_half_way(storage: str, empty_database, journal_plugin
         assert kernel.migrator.interrupted() == []
     finally:
         kernel.close()
+
+
+def test_cli_check_and_resolve_an_interrupted_migration(empty_database, journal_plugin, monkeypatch, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from sublarr.cli.api import Context
+    from sublarr.cli.db import db
+    from sublarr.core.configuration import Configuration
+
+    url = empty_database("mariadb")
+    kernel = boot(url, auto_migrate=False, extra_plugins=[journal_plugin])
+    try:
+        kernel.migrator.upgrade("journal", "journal_0001")
+        monkeypatch.setenv("SUBLARR_TEST_BREAK_JOURNAL", "1")
+        with pytest.raises(RuntimeError):
+            kernel.migrator.upgrade("journal")
+        monkeypatch.delenv("SUBLARR_TEST_BREAK_JOURNAL")
+        with kernel.engine.begin() as conn:  # the operator repairs the schema
+            conn.execute(sa.text("DROP TABLE journal_b"))
+    finally:
+        kernel.close()
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        configuration = Configuration(settings_files=[], extra_plugins=[journal_plugin], entry_points=False,
+                                      database_url=url, redis_url="")
+        context = Context(configuration=configuration)
+        try:
+            return runner.invoke(db, list(args), obj=context)
+        finally:
+            context.close()
+
+    checked = run("check")
+    assert checked.exit_code == 1 and "did not finish" in str(checked.exception)
+    refused = run("resolve", "wanted")  # nothing recorded for it
+    assert refused.exit_code == 1 and "recorded: journal" in str(refused.exception)
+    resolved = run("resolve", "journal")
+    assert resolved.exit_code == 0, resolved.output
+    assert "records revision journal_0001" in resolved.output
+    assert run("upgrade").exit_code == 0
+    assert run("check").exit_code == 0
