@@ -15,6 +15,10 @@ injection by sanitising values. The rules kept and enforced here:
   URL, Redis password...) never reaches a script;
 - ``timeout_seconds``: on expiry the script's whole process group is killed (a shell script's
   children would otherwise keep the output pipes open and the run would never end);
+- nothing a hook started outlives it: the script runs under a small supervisor process (a child
+  subreaper) that, when the script exits, times out or the run is stopped, kills the script's
+  group and every process it left behind, ``setsid`` grandchildren and double forks included.
+  A script that must leave something running hands it to a service manager (``systemd-run``...);
 - stdout and stderr are read concurrently and only their first bytes are kept (4096 characters
   each are stored), so a chatty script cannot fill the memory.
 
@@ -29,6 +33,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -164,43 +169,95 @@ def _text(data: bytearray) -> str:
     return bytes(data).decode("utf-8", errors="replace")[:OUTPUT_LIMIT]
 
 
+SUPERVISOR = Path(__file__).with_name("_supervise.py")
+STOP_GRACE = 5.0  # seconds the supervisor gets beyond the timeout to clean up and report
+
+
+def _read_status(stream: IO[bytes], into: list[dict]) -> None:
+    with stream:
+        for line in stream:
+            try:
+                into.append(json.loads(line))
+            except ValueError:
+                pass
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def execute(path: Path, env: Mapping[str, str], timeout: float) -> tuple[int | None, str, str, str]:
     """Run ``path`` (no shell, no arguments) and return ``(exit_code, stdout, stderr, error)``.
 
     ``error`` is empty on exit code 0, else ``"Exit code N"``, ``"Timeout after Ns"`` or why the
     script could not start (exit code -1 for those, as the legacy engine reported).
+
+    The script runs under a supervisor (``_supervise.py``): a subreaper that gives the script a
+    session of its own and, when the script exits or times out, kills its process group and every
+    process it left behind (also ones that called ``setsid`` or double-forked). The supervisor dies
+    with this process; on every exit path of this function it is ended and waited for, so the
+    run takes at most ``timeout`` plus a few seconds and nothing the hook started outlives it.
     """
+    status_read, status_write = os.pipe()
     try:
         process = subprocess.Popen(
-            [str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=dict(env), cwd=tempfile.gettempdir(), close_fds=True,
-            start_new_session=True,  # its own process group, so a timeout can kill its children too
+            [sys.executable, "-I", "-S", str(SUPERVISOR), str(os.getpid()), str(status_write), repr(float(timeout)),
+             str(path), "1" if "LC_CTYPE" in env else "0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=dict(env), cwd=tempfile.gettempdir(), close_fds=True, pass_fds=(status_write,),
+            start_new_session=True,  # a terminal's Ctrl-C reaches sublarr, which then ends the run itself
         )
-    except OSError as exc:  # ENOEXEC (no shebang), EACCES, a file removed since the check...
-        return -1, "", "", f"Cannot execute {path}: {exc.strerror or exc}"
+    except (OSError, ValueError, UnicodeError) as exc:
+        os.close(status_read)
+        return -1, "", "", f"Cannot execute {path}: {getattr(exc, 'strerror', None) or exc}"
+    finally:
+        os.close(status_write)
+    statuses: list[dict] = []
     outputs = (bytearray(), bytearray())
     readers = [threading.Thread(target=_keep_head, args=(stream, kept), daemon=True, name="sublarr-hook-output")
                for stream, kept in zip((process.stdout, process.stderr), outputs, strict=True)]
+    readers.append(threading.Thread(target=_read_status, args=(os.fdopen(status_read, "rb"), statuses), daemon=True,
+                                    name="sublarr-hook-status"))
     for reader in readers:
         reader.start()
-    timed_out = False
     try:
-        process.wait(timeout=timeout)
+        process.wait(timeout=timeout + STOP_GRACE)
     except subprocess.TimeoutExpired:
-        timed_out = True
+        process.terminate()  # the supervisor kills everything below it, then exits
         try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:  # ended between the timeout and the kill
-            pass
-        process.wait()
+            process.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    finally:
+        if process.returncode is None:  # an exception (KeyboardInterrupt, SystemExit) on the way out
+            process.kill()
+            process.wait()
+        readers[-1].join(timeout=_PIPE_GRACE)  # the status pipe closes with the supervisor
+        if not any("cleaned" in status for status in statuses):  # a SIGKILLed supervisor could not clean up
+            for status in statuses:
+                if "pid" in status:
+                    _kill_group(status["pid"])
     for reader in readers:
-        # A child that left the process group (setsid) may still hold a pipe: do not wait for it
-        # forever; its reader thread is a daemon and ends with the pipe.
+        # Every process that held the pipes is dead by now; the wait only covers slow readers.
         reader.join(timeout=_PIPE_GRACE)
     stdout, stderr = (_text(kept) for kept in outputs)
-    if timed_out:
+    result: dict[str, Any] = {}
+    for status in statuses:
+        result.update(status)
+    if result.get("cleaned"):
+        log.info("script %s left %d process(es) behind; killed", path, result["cleaned"])
+    if "error" in result:
+        return -1, stdout, stderr, result["error"]
+    if result.get("timeout"):
         return -1, stdout, stderr, f"Timeout after {timeout:g}s"
-    code = process.returncode
+    if "exit" not in result:
+        return -1, stdout, stderr, (f"Timeout after {timeout:g}s" if process.returncode and process.returncode < 0
+                                    else f"the script supervisor failed (exit status {process.returncode})")
+    code = result["exit"]
     return code, stdout, stderr, "" if code == 0 else f"Exit code {code}"
 
 
