@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -110,10 +111,26 @@ def validate_script_path(script_path: str | os.PathLike, hooks_dir: str | os.Pat
 
 # -- the environment -------------------------------------------------------------------------------
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """Lone surrogates (valid in JSON, ``"\\ud800"``, but not encodable as UTF-8, so no environment
+    or database can take them) become U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _escape_surrogates(json_text: str) -> str:
+    """In a JSON document surrogates only occur inside strings: write them as JSON escapes, so the
+    document decodes back to exactly the payload."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+
+
 def sanitize_env_value(value: str, limit: int = ENV_VALUE_LIMIT) -> str:
     """Strip ``\\n``, ``\\r`` and NUL (a NUL cannot be passed at all; newlines let a value forge
-    further lines for scripts that dump their environment) and truncate to ``limit`` characters."""
-    return value.replace("\n", "").replace("\r", "").replace("\0", "")[:limit]
+    further lines for scripts that dump their environment), replace lone surrogates with U+FFFD
+    and truncate to ``limit`` characters."""
+    return replace_surrogates(value.replace("\n", "").replace("\r", "").replace("\0", ""))[:limit]
 
 
 def _env_text(value: Any) -> str:
@@ -134,9 +151,10 @@ def _env_name(key: str) -> str:
 def script_env(event: str, payload: Mapping[str, Any]) -> dict[str, str]:
     """The complete environment of a script hook (nothing is inherited but ``PATH``).
 
-    ``SUBLARR_EVENT_DATA`` is the payload as JSON; when it is longer than the limit it is cut
-    (and is then no valid JSON) and ``SUBLARR_EVENT_DATA_TRUNCATED=1`` says so. The reserved
-    names win over payload keys that would map to them.
+    ``SUBLARR_EVENT_DATA`` is the payload as JSON (a lone surrogate written as its ``\\udXXX``
+    escape); when it is longer than the limit it is cut (and is then no valid JSON) and
+    ``SUBLARR_EVENT_DATA_TRUNCATED=1`` says so. In ``SUBLARR_<KEY>`` values a lone surrogate is
+    U+FFFD. The reserved names win over payload keys that would map to them.
     """
     env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": tempfile.gettempdir()}
     for key, value in payload.items():
@@ -145,7 +163,7 @@ def script_env(event: str, payload: Mapping[str, Any]) -> dict[str, str]:
             env[name] = sanitize_env_value(_env_text(value))
     # JSON escapes every control character inside strings and adds no newlines without
     # ``indent``, so the document never contains \n, \r or NUL: only the length needs a limit.
-    data = json.dumps(dict(payload), default=str, ensure_ascii=False)
+    data = _escape_surrogates(json.dumps(dict(payload), default=str, ensure_ascii=False))
     env["SUBLARR_EVENT"] = sanitize_env_value(event)
     env["SUBLARR_EVENT_DATA"] = data[:EVENT_DATA_LIMIT]
     if len(data) > EVENT_DATA_LIMIT:
@@ -267,12 +285,16 @@ def run_script_hook(kernel: Kernel, hook: Mapping[str, Any], event: str, payload
     timeout = hook.get("timeout_seconds") or DEFAULT_TIMEOUT  # 0/NULL in a row: the column default
     try:
         path = validate_script_path(hook.get("script_path") or "", kernel.settings.hooks_dir)
+        exit_code, stdout, stderr, error = execute(path, script_env(event, payload), timeout)
     except ScriptRefused as exc:
         exit_code, stdout, stderr, error = -1, "", "", str(exc)
-    else:
-        exit_code, stdout, stderr, error = execute(path, script_env(event, payload), timeout)
+    except Exception as exc:  # whatever stops a script from starting is logged like any failed run
+        log.debug("script hook %s could not start", hook["id"], exc_info=True)
+        exit_code, stdout, stderr = -1, "", ""
+        error = f"Cannot execute {hook.get('script_path')!r}: {type(exc).__name__}: {exc}"
     result = HookResult(hook_id=hook["id"], event_name=event, success=not error, exit_code=exit_code,
-                        stdout=stdout, stderr=stderr, error=error,
+                        stdout=replace_surrogates(stdout), stderr=replace_surrogates(stderr),
+                        error=replace_surrogates(error).replace("\0", "\\0"),
                         duration_ms=round((time.monotonic() - started) * 1000, 1))
     if error:
         log.warning("script hook %s (%s) on %s failed: %s", hook["id"], hook.get("name", ""), event, error)
