@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,9 +51,25 @@ class Domain:
 
 
 class Repository:
-    """Base of domain repositories: short transactions on the kernel's engine."""
+    """Base of domain repositories: short transactions on the kernel's engine.
+
+    Every public method of a subclass is wrapped by :func:`guard_arguments`: a lone surrogate in a
+    string argument, or an integer outside 64 bits, raises ``ValueError`` naming the parameter
+    before any statement runs, on every engine (a raw codec error / ``OverflowError`` /
+    ``DataError`` before).
+    """
 
     domain: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        wrapped: dict[int, Callable] = {}  # aliases (``b = a``) keep sharing one function
+        for name, member in list(vars(cls).items()):
+            if name.startswith("_") or not inspect.isfunction(member) or getattr(member, "_sublarr_guarded", False):
+                continue
+            if id(member) not in wrapped:
+                wrapped[id(member)] = guard_arguments(member)
+            setattr(cls, name, wrapped[id(member)])
 
     def __init__(self, kernel: Kernel):
         self.kernel = kernel
@@ -82,17 +100,109 @@ class Repository:
 
 # -- helpers shared by every domain --------------------------------------------------------------
 
+# LIMIT/OFFSET are 64-bit on every engine (SQLite binds an int64, PostgreSQL a bigint).
+MAX_ROWS = 2 ** 63 - 1
+# SQLite refuses a LIKE pattern above SQLITE_MAX_LIKE_PATTERN_LENGTH (50,000 bytes) with "LIKE or
+# GLOB pattern too complex"; the same bound applies on every engine.
+MAX_LIKE_PATTERN_BYTES = 50_000
+
+
 def check_page(page: int, per_page: int) -> None:
     if not isinstance(page, int) or isinstance(page, bool) or page < 1:
         raise ValueError(f"page must be an integer >= 1, got {page!r}")
     if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
         raise ValueError(f"per_page must be an integer >= 1, got {per_page!r}")
+    if per_page > MAX_ROWS:
+        raise ValueError(f"per_page must be at most {MAX_ROWS}, got {per_page}")
+    if (page - 1) * per_page > MAX_ROWS:
+        raise ValueError(f"page is out of range: page {page} of {per_page} rows starts beyond row {MAX_ROWS}")
 
 
 def check_limit(limit: int, name: str = "limit") -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {limit!r}")
+    if limit > MAX_ROWS:
+        raise ValueError(f"{name} must be at most {MAX_ROWS}, got {limit}")
     return limit
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def check_text(name: str, value: str) -> str:
+    """Refuse lone surrogates (``"\\ud800"`` is valid JSON and Python, but no database driver can
+    encode it: a codec error naming no field, before)."""
+    if not value.isascii() and _SURROGATE.search(value):
+        raise ValueError(f"{name} must not contain lone surrogates (U+D800..U+DFFF)")
+    return value
+
+
+def _check_argument(name: str, value: Any) -> None:
+    if isinstance(value, str):
+        check_text(name, value)
+    elif isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+        raise ValueError(f"{name} must fit in 64 bits, got {value}")
+
+
+def _check_shallow(name: str, value: Any) -> None:
+    """The value itself and, for a list/tuple/set/dict, its items (one level: bulk calls stay cheap,
+    and their items' fields go through the domain's own checks)."""
+    _check_argument(name, value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            if isinstance(item, (str, int)):
+                _check_argument(f"{name} item", item)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                check_text(f"{name} key", key)
+            if isinstance(item, (str, int)):
+                _check_argument(f"{name}[{key!r}]" if isinstance(key, str) and key.isascii() else f"{name} value",
+                                item)
+
+
+def guard_arguments(method: Callable) -> Callable:
+    """Wrap a repository method so its arguments pass :func:`_check_shallow` before it runs."""
+    parameters = list(inspect.signature(method).parameters.values())[1:]  # without self
+    positional = [p.name for p in parameters
+                  if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        for index, value in enumerate(args):
+            if isinstance(value, (str, int, list, tuple, set, frozenset, Mapping)):
+                _check_shallow(positional[index] if index < len(positional) else f"argument {index + 1}", value)
+        for name, value in kwargs.items():
+            if isinstance(value, (str, int, list, tuple, set, frozenset, Mapping)):
+                _check_shallow(name, value)
+        return method(self, *args, **kwargs)
+
+    guarded._sublarr_guarded = True
+    return guarded
+
+
+def to_json(name: str, value: Any) -> str:
+    """``value`` as strict JSON text: NaN and infinities are refused (``json.dumps`` writes them as
+    ``NaN``/``Infinity``, which is not JSON and which other readers reject), as is anything not
+    JSON-serialisable; the ValueError names the parameter."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be JSON without NaN or Infinity: {exc}") from None
+    except (TypeError, RecursionError) as exc:
+        raise ValueError(f"{name} is not JSON-serialisable: {exc}") from None
+
+
+def like_contains(name: str, text: str) -> str:
+    """The LIKE pattern ``%text%`` (escaped with :data:`LIKE_ESCAPE`), refused with a ValueError
+    naming ``name`` when longer than SQLite's limit of :data:`MAX_LIKE_PATTERN_BYTES`."""
+    pattern = f"%{escape_like(text)}%"
+    size = len(pattern.encode("utf-8", "surrogatepass"))
+    if size > MAX_LIKE_PATTERN_BYTES:
+        raise ValueError(f"{name} is too long to search for: {size} bytes once escaped, "
+                         f"at most {MAX_LIKE_PATTERN_BYTES}")
+    return pattern
 
 
 def paginate(conn: Connection, query: Select, page: int, per_page: int, order: Sequence[UnaryExpression],
@@ -183,6 +293,7 @@ def require_str(name: str, value: Any, allow_empty: bool = True, *, max_bytes: i
         raise ValueError(f"{name} must not be empty")
     if "\x00" in value:
         raise ValueError(f"{name} must not contain NUL characters")
+    check_text(name, value)
     if max_bytes is not None and len(value) * 4 > max_bytes:  # cheap test first: <= 4 bytes a char
         n = len(value.encode("utf-8", "surrogatepass"))
         if n > max_bytes:

@@ -1,9 +1,11 @@
 """Settings: code defaults < settings.toml < .secrets.toml < SUBLARR_* env < keyword overrides.
 
-dynaconf reads the files and the environment; this module declares every setting
-(name, type, default, meaning), converts and validates the resolved values, and
-remembers where each value came from (``sublarr config`` shows it). A bad value
-raises :class:`SettingsError` naming the setting; secrets are never part of a message.
+The files are read as plain TOML and the environment directly (see :class:`SettingsLoader`:
+no value is ever evaluated; dynaconf, which did this before, evaluated ``@format``/``@read_file``
+markers). This module declares every setting (name, type, default, meaning), converts and
+validates the resolved values, and remembers where each value came from (``sublarr config``
+shows it). A bad value raises :class:`SettingsError` naming the setting, a bad file
+:class:`SettingsFileError` naming the file; secrets are never part of a message.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sublarr.core.errors import SettingsError
+import tomllib
+
+from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.secrets import mask_value, registry, url_password
 
 log = logging.getLogger("sublarr.settings")
@@ -257,28 +260,76 @@ class Settings(Mapping):
         return f"Settings({len(self)} values)"
 
 
+class SettingsFileError(SettingsError):
+    """A settings file that is named but missing, unreadable or not valid TOML (exit status 2)."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        SublarrError.__init__(self, f"settings file '{path}': {problem}")
+        self.setting = "settings_files"
+        self.problem = problem
+        self.path = str(path)
+
+
+def _read_toml(path: Path, required: bool) -> dict[str, Any] | None:
+    """A settings file's top-level keys (lower case), or None when an optional file is absent."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        if required:
+            raise SettingsFileError(path, "does not exist") from None
+        return None
+    except IsADirectoryError:
+        raise SettingsFileError(path, "is a directory, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsFileError(path, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise SettingsFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsFileError(path, f"is not valid TOML: {exc}") from None
+    return {str(key).lower(): value for key, value in data.items()}
+
+
+def _env_value(text: str) -> Any:
+    """An environment value as the TOML value it spells (``5``, ``true``, ``["a", "b"]``), else the text.
+
+    dynaconf read values like this too, but also evaluated its ``@`` markers (``@format {env[X]}``,
+    ``@read_file /path``, ``@json``, ``@jinja`` ...), which copied any variable or file into a
+    setting. Settings are data: a marker is just text here, and a converter rejects or keeps it.
+    """
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except (tomllib.TOMLDecodeError, KeyError):
+        return text
+
+
 class SettingsLoader:
-    """Reads the layers once; :meth:`resolve` validates them against declared settings."""
+    """Reads the layers once; :meth:`resolve` validates them against declared settings.
+
+    The files are plain TOML (``tomllib``) and the environment is read directly: no value is ever
+    evaluated, whatever it looks like (dynaconf's ``@format``/``@read_file``/``@json``/``@jinja``
+    markers, its ``dynaconf_include``/``dynaconf_merge`` keys, ``{env[...]}`` templates: all text).
+    A file named with ``--settings``/``settings_files`` or ``SUBLARR_SETTINGS_FILES`` must exist;
+    ``settings.toml`` and ``.secrets.toml`` in the working directory are optional. A file that is
+    missing (when named), unreadable or not valid TOML raises :class:`SettingsFileError` naming it.
+    """
 
     def __init__(self, settings_files: Iterable[str | os.PathLike] | None = None,
                  overrides: Mapping[str, Any] | None = None):
-        from dynaconf import Dynaconf
-        from dynaconf.utils.inspect import get_history
-
-        # Absolute paths: a relative name makes dynaconf search the parents of the working directory, of
-        # the running script and their config/ folders (and inspect the whole call stack to do it).
-        # Settings files are read from where the operator says, the working directory by default.
+        # Absolute paths, read from where the operator says (the working directory by default), never
+        # searched for in parent folders.
+        named = settings_files is not None or bool(os.environ.get("SUBLARR_SETTINGS_FILES", "").strip())
         files = [f.absolute() for f in self._files(settings_files)]
         self.files = [str(f) for f in files]
-        self._dyn = Dynaconf(
-            envvar_prefix=ENV_PREFIX,
-            settings_files=self.files,
-            environments=False,
-            load_dotenv=False,
-            merge_enabled=False,
-            core_loaders=["TOML"],
-        )
-        self._history = get_history
+        self._file_layers: list[tuple[str, dict[str, Any]]] = []  # (source, values), later files win
+        for path in files:
+            data = _read_toml(path, required=named)
+            if data is not None:
+                self._file_layers.append((path.name, data))
+        prefix = f"{ENV_PREFIX}_"
+        self._env = {key[len(prefix):].lower(): value for key, value in os.environ.items()
+                     if key.startswith(prefix) and len(key) > len(prefix)}
         self.overrides = {k.lower(): v for k, v in (overrides or {}).items()}
 
     @staticmethod
@@ -286,37 +337,26 @@ class SettingsLoader:
         if explicit is not None:
             return [Path(f) for f in explicit]
         env = os.environ.get("SUBLARR_SETTINGS_FILES")
-        if env:
+        if env and env.strip():
             return [Path(p.strip()) for p in env.replace(";", ",").split(",") if p.strip()]
         return [Path("settings.toml"), Path(".secrets.toml")]
-
-    @cached_property
-    def _last_layer(self) -> dict[str, dict]:
-        """The last layer (loader, identifier) that set each top-level key: the history is read once,
-        not once per setting (dynaconf walks every layer on each ``get_history`` call)."""
-        layers: dict[str, dict] = {}
-        for entry in self._history(self._dyn):
-            if isinstance(entry.get("value"), dict):
-                for key in entry["value"]:
-                    layers[str(key).upper()] = entry
-        return layers
 
     def raw(self, name: str) -> tuple[Any, str]:
         """(raw value, source) for one name; ``_UNSET`` when no layer sets it."""
         if name in self.overrides:
             return self.overrides[name], "override"
-        key = name.upper()
-        last = self._last_layer.get(key)
-        if last is None:
-            return _UNSET, "default"
-        if last["loader"].startswith("env"):
-            return self._dyn.get(key), "env"
-        identifier = Path(str(last["identifier"])).name
-        return self._dyn.get(key), identifier
+        if name in self._env:
+            return _env_value(self._env[name]), "env"
+        for source, data in reversed(self._file_layers):
+            if name in data:
+                return data[name], source
+        return _UNSET, "default"
 
     def keys(self) -> set[str]:
-        names = {k.lower() for k in self._dyn.as_dict() if k not in ("LOAD_DOTENV",)}
-        return names | set(self.overrides)
+        names = set(self._env) | set(self.overrides)
+        for _source, data in self._file_layers:
+            names |= set(data)
+        return names
 
     def resolve(self, declared: Iterable[Setting], warn_unknown: bool = True) -> Settings:
         specs: dict[str, Setting] = {}
@@ -330,9 +370,9 @@ class SettingsLoader:
                 values[name], sources[name] = spec.default, "default"
                 continue
             if spec.type is str and source == "env":
-                # Read the environment ourselves: dynaconf parses env values as TOML, which turns an
-                # all-digit password into an int and "1e5" into a float (Bazarr#2309).
-                raw = os.environ.get(f"{ENV_PREFIX}_{name.upper()}", raw)
+                # The text as typed: parsed as TOML, an all-digit password would become an int and
+                # "1e5" a float (Bazarr#2309).
+                raw = self._env[name]
             values[name] = spec.convert(raw)
             sources[name] = source
         for name in sorted(self.keys() - set(specs) - PROCESS_ENV) if warn_unknown else []:

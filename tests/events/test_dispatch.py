@@ -20,6 +20,7 @@ from sublarr.plugins.hooks import WEBHOOK_FAILURE_LIMIT, dispatch
 from tests.events.conftest import closed_port, worker_env
 from tests.events.test_webhooks import verify_sublarr_signature
 from tests.polling import wait_until
+from tests.webhook_rows import store_webhook
 
 
 def log_count(kernel) -> int:
@@ -308,9 +309,10 @@ def test_hooks_test_command(events_kernel, cli_settings, make_script, capsys):
 
 
 def test_webhooks_test_command(events_kernel, cli_settings, webhook_server, capsys):
-    repo = events_kernel().repo("hooks")
+    kernel = events_kernel(webhook_allowed_hosts=["127.0.0.1"])  # as cli_settings says
+    repo = kernel.repo("hooks")
     good = repo.create_webhook("good", "*", webhook_server.url(), secret="cli-secret")
-    refused = repo.create_webhook("meta", "*", "http://169.254.169.254/latest/")
+    refused = store_webhook(kernel, "meta", "*", "http://169.254.169.254/latest/")  # a legacy row
 
     assert run_cli(cli_settings, "webhooks", "test", str(good["id"])) == 0
     assert f"webhook {good['id']}: ok, HTTP status 200, 1 attempt(s)" in capsys.readouterr().out

@@ -256,3 +256,69 @@ def test_deleted_script_is_reported_as_not_found(events_kernel, make_script):
     script.unlink()
     result = run_script_hook(kernel, hook, "config_updated", {})
     assert (result.exit_code, result.error) == (-1, f"Script not found: {script}")
+
+
+# -- lone surrogates and failures to start (issue 15 item 8) -------------------------------------------
+
+def test_lone_surrogates_are_replaced_in_values_and_escaped_in_the_json():
+    payload = {"title": "a\ud800b", "nested": {"k\udfff": ["\ud83d"]}}
+    env = script_env("subtitle_downloaded", payload)
+    for name, value in env.items():
+        value.encode("utf-8")  # every value can be passed to a process
+        name.encode("utf-8")
+    assert env["SUBLARR_TITLE"] == "a\ufffdb"
+    assert json.loads(env["SUBLARR_EVENT_DATA"]) == payload  # escaped, so it decodes to exactly the payload
+    assert "\\ud800" in env["SUBLARR_EVENT_DATA"]
+
+
+def test_a_lone_surrogate_in_an_emitted_payload_runs_logs_counts_and_emits(events_kernel, make_script, recorder,
+                                                                             tmp_path):
+    """Before: the queued hook job crashed with UnicodeEncodeError: no hook_log row, no statistics,
+    no hook_executed event."""
+    from tests.polling import wait_until
+
+    seen = tmp_path / "seen"
+    kernel = events_kernel()
+    kernel.plugins.register(recorder)
+    repo = kernel.repo("hooks")
+    script = make_script("echo.sh", f'printf "%s\\n%s" "$SUBLARR_TITLE" "$SUBLARR_EVENT_DATA" > "{seen}"')
+    hook = repo.create_hook("echo", "subtitle_downloaded", str(script), timeout_seconds=10)
+
+    kernel.emit("subtitle_downloaded", {"title": "bad \ud800 title", "file_path": "/m/x.mkv"})
+
+    [entry] = wait_until(lambda: repo.get_hook_logs(hook_id=hook["id"]), 20, what="the hook_log row")
+    assert (entry["success"], entry["exit_code"], entry["error"]) == (1, 0, "")
+    title, data = seen.read_text(encoding="utf-8").split("\n", 1)
+    assert title == "bad \ufffd title"
+    assert json.loads(data) == {"title": "bad \ud800 title", "file_path": "/m/x.mkv"}
+    # the statistics and the event follow the log row in the job's thread
+    wait_until(lambda: repo.get_hook(hook["id"])["trigger_count"] == 1, 5, what="trigger_count 1")
+    wait_until(lambda: recorder.named("hook_executed"), 5, what="hook_executed")
+    assert recorder.named("hook_executed")[0]["success"] is True
+
+
+def test_any_failure_to_start_a_script_is_logged_like_the_others(events_kernel, make_script, recorder, storage):
+    """A stored script path the OS cannot even look at (a NUL byte, possible in a legacy SQLite row)
+    raised ValueError out of the hook job; now it is a failed run with a hook_log row, statistics
+    and hook_executed."""
+    if storage != "sqlite":
+        pytest.skip("only SQLite can store a NUL byte in a text column")
+    from sqlalchemy import text
+
+    kernel = events_kernel()
+    kernel.plugins.register(recorder)
+    repo = kernel.repo("hooks")
+    hook = repo.create_hook("nul", "config_updated", str(make_script("ok.sh", "exit 0")))
+    with kernel.transaction() as session:
+        session.execute(text("UPDATE hook_configs SET script_path = script_path || char(0) || 'x' WHERE id = :id"),
+                        {"id": hook["id"]})
+    hook = repo.get_hook(hook["id"])
+    assert "\0" in hook["script_path"]
+
+    result = run_script_hook(kernel, hook, "config_updated", {})
+
+    assert (result.success, result.exit_code) == (False, -1) and result.error.startswith("Cannot execute")
+    [entry] = repo.get_hook_logs(hook_id=hook["id"])
+    assert entry["success"] == 0 and entry["error"] == result.error and "\0" not in entry["error"]
+    assert repo.get_hook(hook["id"])["last_status"] == "failed"
+    assert recorder.named("hook_executed")[0]["success"] is False

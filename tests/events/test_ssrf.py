@@ -69,13 +69,15 @@ def test_basic_auth_from_the_url_becomes_a_header():
     ("http://10.0.0.5/hook", "private"),
     ("http://192.168.1.20/hook", "private"),
     ("http://172.16.0.1/hook", "private"),
-    ("http://169.254.10.10/hook", "link-local"),
     ("http://0.0.0.0/hook", "unspecified"),
     ("http://224.0.0.1/hook", "multicast"),
     ("http://100.64.0.1/hook", "not globally routable"),  # carrier-grade NAT
     ("http://[fc00::1]/hook", "private"),
     ("http://[::ffff:10.0.0.1]/hook", "private"),  # IPv4-mapped IPv6
     ("http://[2002:7f00:1::]/hook", "loopback"),  # 6to4 carrying 127.0.0.1
+    ("http://[::7f00:1]/hook", "loopback"),  # IPv4-compatible ::127.0.0.1
+    ("http://[::ffff:0:a00:1]/hook", "private"),  # IPv4-translated (SIIT) 10.0.0.1
+    ("http://192.0.0.100/hook", "not globally routable"),  # IETF protocol assignments (Python 3.11 calls it global)
 ])
 def test_non_public_addresses_are_refused_unless_allow_listed(url, reason):
     message = refused(url)
@@ -117,7 +119,7 @@ def test_allow_list_entries():
 
 # -- cloud metadata: refused always ------------------------------------------------------------------
 
-ALLOW_EVERYTHING = ["0.0.0.0/0", "::/0", "169.254.169.254", "metadata.google.internal", "metadata.goog",
+ALLOW_EVERYTHING = ["0.0.0.0/0", "::/0", "169.254.169.254", "169.254.0.0/16", "fe80::/10", "192.0.0.0/24", "metadata.google.internal", "metadata.goog",
                     "fd00:ec2::254", "100.100.100.200"]
 
 
@@ -128,6 +130,19 @@ ALLOW_EVERYTHING = ["0.0.0.0/0", "::/0", "169.254.169.254", "metadata.google.int
     "http://[::ffff:169.254.169.254]/",  # IPv4-mapped
     "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
     "http://2852039166/",  # 169.254.169.254 as one decimal number
+    # issue 15 item 4: these passed
+    "http://192.0.0.192/",  # Oracle Cloud metadata
+    "http://169.254.0.23/",  # anywhere in 169.254.0.0/16
+    "http://169.254.10.10/",
+    "http://[::a9fe:a9fe]/",  # IPv4-compatible
+    "http://[fe80::a9fe:a9fe]/",  # link-local carrying it
+    "http://[fe80::1]/",  # all of fe80::/10, the IPv6 link-local range
+    "http://[::ffff:0:a9fe:a9fe]/",  # IPv4-translated
+    "http://[2002:a9fe:a9fe::]/",  # 6to4
+    "http://[64:ff9b:1:a9fe:a9:fe00::]/",  # NAT64 local-use prefix, /48 layout
+    "http://[2001:db8:64::a9fe:a9fe]/",  # an operator's own NAT64 /96 prefix
+    "http://[::5efe:a9fe:a9fe]/",  # ISATAP
+    "http://[2001:0:4136:e378:8000:63bf:5601:5601]/",  # Teredo, client 169.254.169.254 (obfuscated)
 ])
 def test_metadata_addresses_are_refused_even_when_allow_listed(url):
     assert "cloud metadata address (always blocked)" in refused(url, ALLOW_EVERYTHING)
@@ -144,7 +159,10 @@ def test_address_classification():
     assert non_public_reason(ipaddress.ip_address("2606:4700:4700::1111")) is None
     assert non_public_reason(ipaddress.ip_address("::1")) == "loopback"
     assert is_metadata_address(ipaddress.ip_address("169.254.169.254"))
-    assert not is_metadata_address(ipaddress.ip_address("169.254.169.253"))
+    assert is_metadata_address(ipaddress.ip_address("169.254.169.253"))  # all of 169.254.0.0/16
+    assert not is_metadata_address(ipaddress.ip_address("169.253.169.254"))
+    assert not is_metadata_address(ipaddress.ip_address("2606:4700:4700::1111"))
+    assert non_public_reason(ipaddress.ip_address("192.0.0.192")) == "not globally routable"
 
 
 def test_unresolvable_host_is_refused_without_retry():

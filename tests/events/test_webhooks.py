@@ -14,11 +14,14 @@ import logging
 import time
 from datetime import datetime, timezone
 
+import pytest
 from sqlalchemy import text
 
 from sublarr import __version__
+from sublarr.plugins.hooks.ssrf import DeliveryRefused
 from sublarr.plugins.hooks.webhooks import backoff_delay, deliver_webhook
 from tests.events.conftest import closed_port
+from tests.webhook_rows import store_webhook
 
 ALLOW_LOOPBACK = ["127.0.0.1"]
 
@@ -142,12 +145,20 @@ def test_client_errors_are_not_retried(events_kernel, webhook_server):
     assert len(webhook_server.requests()) == 1
 
 
-def test_redirects_count_as_success_and_are_not_followed(events_kernel, webhook_server):
-    webhook_server.default = 302
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308, 304])
+def test_a_redirect_is_a_failed_delivery_and_is_not_followed(events_kernel, webhook_server, status):
+    """Issue 15 item 4: a 3xx answer was logged as a successful delivery."""
+    webhook_server.default = status
     kernel = events_kernel(webhook_allowed_hosts=ALLOW_LOOPBACK)
-    webhook = kernel.repo("hooks").create_webhook("moved", "*", webhook_server.url())
-    assert deliver_webhook(kernel, webhook, "batch_complete", {}).status_code == 302
+    repo = kernel.repo("hooks")
+    webhook = repo.create_webhook("moved", "*", webhook_server.url(), retry_count=3)
+    result = deliver_webhook(kernel, webhook, "batch_complete", {})
+    assert (result.success, result.status_code, result.attempts) == (False, status, 1)  # not retried
+    assert result.error.startswith(f"HTTP {status}") and "redirects are not followed" in result.error
     assert len(webhook_server.requests()) == 1
+    [entry] = repo.get_hook_logs(webhook_id=webhook["id"])
+    assert entry["success"] == 0 and entry["status_code"] == status
+    assert repo.get_webhook(webhook["id"])["consecutive_failures"] == 1
 
 
 def test_connection_errors_are_retried(events_kernel):
@@ -195,7 +206,7 @@ def test_retry_waits_follow_the_backoff_factor(events_kernel, webhook_server):
 
 def _refused(kernel, url: str) -> str:
     repo = kernel.repo("hooks")
-    webhook = repo.create_webhook("target", "*", url, retry_count=3)
+    webhook = store_webhook(kernel, "target", "*", url, retry_count=3)  # a row past the save-time check
     result = deliver_webhook(kernel, webhook, "batch_complete", {})
     assert (result.success, result.attempts, result.status_code) == (False, 0, None)
     [entry] = repo.get_hook_logs(webhook_id=webhook["id"])
@@ -212,8 +223,49 @@ def test_loopback_is_refused_when_not_allow_listed(events_kernel, webhook_server
 
 
 def test_metadata_is_refused_even_when_allow_listed(events_kernel):
-    kernel = events_kernel(webhook_allowed_hosts=["169.254.169.254", "169.254.0.0/16", "0.0.0.0/0"])
-    assert "cloud metadata address (always blocked)" in _refused(kernel, "http://169.254.169.254/latest/meta-data/")
+    kernel = events_kernel(webhook_allowed_hosts=["169.254.169.254", "169.254.0.0/16", "0.0.0.0/0", "::/0"])
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://169.254.0.23/", "http://[::a9fe:a9fe]/",
+                "http://[fe80::a9fe:a9fe]/", "http://192.0.0.192/"):
+        assert "cloud metadata address (always blocked)" in _refused(kernel, url)
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("http://169.254.169.254/latest/meta-data/", ["0.0.0.0/0", "169.254.169.254"]),
+    ("http://169.254.0.23/", ["0.0.0.0/0", "169.254.0.0/16"]),
+    ("http://192.0.0.192/opc/v2/instance/", []),
+    ("http://[::a9fe:a9fe]/", ["::/0", "0.0.0.0/0"]),
+    ("http://[fe80::a9fe:a9fe]/", ["::/0", "fe80::/10", "0.0.0.0/0"]),
+    ("http://127.0.0.1:9/hook", []),
+    ("http://localhost:9/hook", []),
+    ("http://10.1.2.3/hook", ["192.168.0.0/16"]),
+])
+def test_a_webhook_is_checked_when_it_is_saved_with_the_delivery_message(events_kernel, url, allowed):
+    """Issue 15 item 4: create_webhook accepted a cloud metadata URL; only the delivery refused it."""
+    kernel = events_kernel(webhook_allowed_hosts=allowed)
+    repo = kernel.repo("hooks")
+    delivery_message = _refused(kernel, url)
+    with pytest.raises(DeliveryRefused) as created:
+        repo.create_webhook("new", "*", url)
+    assert str(created.value) == delivery_message
+    assert isinstance(created.value, ValueError)
+    ok = repo.create_webhook("public", "*", "http://8.8.8.8/hook")
+    with pytest.raises(DeliveryRefused) as updated:
+        repo.update_webhook(ok["id"], url=url, name="changed")
+    assert str(updated.value) == delivery_message
+    assert repo.get_webhook(ok["id"])["url"] == "http://8.8.8.8/hook" and repo.get_webhook(ok["id"])["name"] == "public"
+    assert [w["name"] for w in repo.get_webhooks()] == ["target", "public"]  # nothing else written
+
+
+def test_saving_accepts_allow_listed_and_unresolvable_hosts(events_kernel, webhook_server):
+    kernel = events_kernel(webhook_allowed_hosts=["127.0.0.1", "10.0.0.0/8"])
+    repo = kernel.repo("hooks")
+    assert repo.create_webhook("lan", "*", "http://10.1.2.3/hook")["url"] == "http://10.1.2.3/hook"
+    assert repo.create_webhook("mapped", "*", "http://[::ffff:10.1.2.3]/hook")  # treated as 10.1.2.3
+    local = repo.create_webhook("local", "*", webhook_server.url())
+    # a name that does not resolve now (DNS down, not yet registered) is saved; the delivery checks it again
+    later = repo.create_webhook("later", "*", "https://hooks.invalid/x")
+    assert repo.update_webhook(local["id"], url="https://other.invalid/y")
+    assert "cannot resolve host" in deliver_webhook(kernel, later, "batch_complete", {}).error
 
 
 def test_allow_listed_host_name_is_delivered(events_kernel, webhook_server):

@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from sublarr.plugins.hooks.ssrf import DeliveryRefused, HostUnresolved, check_url
 from tests.conftest import SERVERS, STORAGES, boot
 
 RAW_ERRORS = (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error, psycopg2.Error, MySQLdb.Error)
@@ -344,6 +345,18 @@ webhook_fields = {**hook_fields, "url": urls, "secret": st.one_of(any_text, wron
 del webhook_fields["script_path"]
 
 
+def ssrf_guard_passes(url: str) -> bool:
+    """A webhook URL is saved only past the delivery's SSRF guard (issue 15 item 4); a host that does
+    not resolve now is saved and checked again at delivery."""
+    try:
+        check_url(url)
+    except HostUnresolved:
+        return True
+    except DeliveryRefused:
+        return False
+    return True
+
+
 def hook_value_ok(name: str, value) -> bool:
     if name in ("timeout_seconds", "retry_count"):
         return is_int(value, 0)
@@ -351,7 +364,8 @@ def hook_value_ok(name: str, value) -> bool:
         return type(value) in (bool, int) and value in (0, 1)
     if name == "url":
         return (isinstance(value, str) and value.lower().startswith(("http://", "https://"))
-                and bool(value.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]) and plain(value))
+                and bool(value.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]) and plain(value)
+                and ssrf_guard_passes(value))
     return isinstance(value, str) and plain(value)
 
 

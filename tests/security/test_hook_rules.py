@@ -29,6 +29,7 @@ from sublarr.plugins.hooks.scripts import ScriptRefused, run_script_hook, valida
 from sublarr.plugins.hooks.ssrf import DeliveryRefused, check_url
 from sublarr.plugins.hooks.webhooks import deliver_webhook
 from tests.conftest import boot
+from tests.webhook_rows import store_webhook
 
 # -- webhook URLs ----------------------------------------------------------------------------------
 
@@ -47,7 +48,8 @@ REFUSED_URLS = [
     # private, link-local, multicast, unspecified, other non-global ranges
     ("http://10.0.0.1/", "private"), ("http://10.255.255.255/", "private"), ("http://172.16.0.1/", "private"),
     ("http://172.31.255.255/", "private"), ("http://192.168.1.1/", "private"), ("http://[fc00::1]/", "private"),
-    ("http://[fd12:3456::1]/", "private"), ("http://169.254.1.1/", "link-local"), ("http://[fe80::1]/", "link-local"),
+    ("http://[fd12:3456::1]/", "private"), ("http://169.254.1.1/", "link-local metadata"),
+    ("http://[fe80::1]/", "link-local metadata"),
     ("http://224.0.0.1/", "multicast"), ("http://239.255.255.250:1900/", "multicast"), ("http://[ff02::1]/", "multicast"),
     ("http://0.0.0.0/", "unspecified"), ("http://0/", "unspecified"), ("http://[::]/", "unspecified"),
     ("http://100.64.0.1/", "private routable"), ("http://192.0.2.1/", "private routable"),
@@ -63,8 +65,12 @@ METADATA_URLS = [
     "http://0xa9fea9fe/", "http://[::ffff:169.254.169.254]/", "http://[64:ff9b::a9fe:a9fe]/",
     "http://[fd00:ec2::254]/", "http://100.100.100.200/", "http://168.63.129.16/", "http://169.254.170.2/v2/",
     "http://metadata.google.internal/computeMetadata/v1/", "http://Metadata.Google.Internal./", "http://metadata.goog/",
+    # issue 15 item 4: these passed the guard (192.0.0.192 even with no allow-list)
+    "http://192.0.0.192/opc/v2/", "http://169.254.0.23/", "http://[::a9fe:a9fe]/", "http://[fe80::a9fe:a9fe]/",
+    "http://[::ffff:0:a9fe:a9fe]/", "http://[2002:a9fe:a9fe::]/", "http://[64:ff9b:1:a9fe:a9:fe00::]/",
+    "http://[2001:db8:64::a9fe:a9fe]/", "http://[::5efe:a9fe:a9fe]/", "http://[::ffff:169.254.0.23]/",
 ]
-ALLOW_EVERYTHING = ["0.0.0.0/0", "::/0", "169.254.0.0/16", "*.internal", "metadata.google.internal",
+ALLOW_EVERYTHING = ["0.0.0.0/0", "::/0", "169.254.0.0/16", "fe80::/10", "192.0.0.0/24", "*.internal", "metadata.google.internal",
                     "metadata.goog", "*.goog", "100.64.0.0/10", "168.63.0.0/16"]
 
 ALLOWED = [  # (url, allow-list): the guard lets these through (no connection is made by check_url)
@@ -151,9 +157,12 @@ def test_refused_delivery_never_reaches_the_local_server(host, listener, tmp_pat
     kernel = boot(f"sqlite:///{tmp_path / 'ssrf.db'}")
     try:
         hooks = kernel.repo("hooks")
-        webhook = hooks.create_webhook("local", "*", f"http://admin:hunter2-pw@{host}:{port}/admin?token=tok-123",
-                                       secret="s3cret", retry_count=3)
+        url = f"http://admin:hunter2-pw@{host}:{port}/admin?token=tok-123"
+        with pytest.raises(DeliveryRefused) as saved:  # refused when saved, with the delivery's message
+            hooks.create_webhook("local", "*", url, secret="s3cret", retry_count=3)
+        webhook = store_webhook(kernel, "local", "*", url, secret="s3cret", retry_count=3)  # a legacy row
         result = deliver_webhook(kernel, webhook, "config_updated", {"keys": []})
+        assert str(saved.value) == result.error
         assert not result.success and result.error.startswith("refused:") and result.attempts == 0
         assert listener.hits == 0
         log = hooks.get_hook_logs(webhook_id=webhook["id"])[0]

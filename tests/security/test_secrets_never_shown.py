@@ -33,6 +33,7 @@ from sublarr.core.plugins import BUILTIN_PLUGINS
 from sublarr.plugins.hooks import dispatch, mask_webhook
 from tests.fault.conftest import kill_process, start_private_postgres, subprocess_env
 from tests.servers import RedisServer, free_port, redis_binary
+from tests.webhook_rows import store_webhook
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(300)]
 
@@ -119,8 +120,8 @@ def add_webhooks(kernel, ok_port: int, failing_port: int) -> None:
     hooks.create_webhook("standard", "*", f"http://127.0.0.1:{ok_port}/std", secret=WEBHOOK_KEY)
     hooks.create_webhook("failing", "*", f"http://hookuser:{URL_PASSWORD}@127.0.0.1:{failing_port}/x?token={URL_TOKEN}",
                          secret=WEBHOOK_SECRET, retry_count=1)
-    hooks.create_webhook("refused", "*", f"http://hookuser:{URL_PASSWORD}@10.1.2.3/x?token={URL_TOKEN}",
-                         secret=WEBHOOK_KEY, retry_count=0)
+    store_webhook(kernel, "refused", "*", f"http://hookuser:{URL_PASSWORD}@10.1.2.3/x?token={URL_TOKEN}",
+                  secret=WEBHOOK_KEY, retry_count=0)  # a row past the save-time check (legacy database)
     hooks.create_webhook("dead", "*", f"http://127.0.0.1:{free_port()}/x?token={URL_TOKEN}", secret=WEBHOOK_SECRET,
                          retry_count=1)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, require_int, require_str, starts_with
+from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, require_int, require_str, starts_with, to_json
 from sublarr.core.timeutil import iso_in, now_iso, parse, utcnow
 from sublarr.plugins.jobs.models import Job
 from sublarr.plugins.providers.models import SubtitleDownload
@@ -53,10 +53,7 @@ class CacheRepository(Repository):
         """Store (or replace) a file's probe data as JSON."""
         require_str("file_path", file_path, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
         mtime = _mtime(mtime)
-        try:
-            probe_json = json.dumps(probe_data)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"probe_data is not JSON-serialisable: {exc}") from None
+        probe_json = to_json("probe_data", probe_data)  # strict JSON: NaN/Infinity are refused
         row = {"file_path": file_path, "mtime": mtime, "probe_data_json": probe_json, "cached_at": now_iso()}
         with self.write() as conn:
             conn.execute(self.storage.upsert(ffprobe, row, key=["file_path"]))

@@ -24,6 +24,8 @@ Fixes:
   the same transaction instead of leaving orphans.
 - Trigger counters are incremented in SQL, so concurrent deliveries lose no update.
 - Values are validated before anything is written (ValueError, never a database error).
+- A webhook URL goes through the delivery's SSRF guard when it is saved (create and URL update):
+  a cloud metadata or non-allow-listed internal target is refused there with the delivery's message.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from sublarr.core.secrets import MASK, mask_url
 from sublarr.core.timeutil import iso_in, now_iso
 
 from .models import HookConfig, HookLog, WebhookConfig
+from .ssrf import HostUnresolved, check_url
 
 hooks = HookConfig.__table__
 webhooks = WebhookConfig.__table__
@@ -78,6 +81,16 @@ def _http_url(name: str, value: Any) -> str:
     if not value.lower().startswith(("http://", "https://")) or not parts.netloc:
         raise ValueError(f"{name} must start with http:// or https:// and name a host")
     return value
+
+
+def _guard_url(url: str, allowed_hosts: Any) -> None:
+    """The delivery's SSRF check, run when a URL is saved: the same refusal with the same message
+    (:class:`~.ssrf.DeliveryRefused`, a ValueError). A host that does not resolve right now is
+    accepted; the delivery resolves and checks it again."""
+    try:
+        check_url(url, allowed_hosts or ())
+    except HostUnresolved:
+        pass
 
 
 def _optional_int(name: str, value: Any) -> int | None:
@@ -246,6 +259,7 @@ class HookRepository(Repository):
         values = _clean("webhook", _WEBHOOK_FIELDS, {
             "name": name, "event_name": event_name, "url": url, "secret": secret, "retry_count": retry_count,
             "timeout_seconds": timeout_seconds, "enabled": enabled})
+        _guard_url(values["url"], self.settings.get("webhook_allowed_hosts"))
         now = now_iso()
         with self.write() as conn:
             return _insert_row(conn, webhooks, {**values, "created_at": now, "updated_at": now})
@@ -276,6 +290,8 @@ class HookRepository(Repository):
         re-arms a webhook the dispatcher skipped after :data:`WEBHOOK_FAILURE_LIMIT` failures."""
         require_int("webhook_id", webhook_id)
         values = _clean("webhook", _WEBHOOK_FIELDS, fields)
+        if "url" in values:
+            _guard_url(values["url"], self.settings.get("webhook_allowed_hosts"))
         if values.get("enabled") == 1:
             values["consecutive_failures"] = 0
         with self.write() as conn:

@@ -15,6 +15,10 @@ injection by sanitising values. The rules kept and enforced here:
   URL, Redis password...) never reaches a script;
 - ``timeout_seconds``: on expiry the script's whole process group is killed (a shell script's
   children would otherwise keep the output pipes open and the run would never end);
+- nothing a hook started outlives it: the script runs under a small supervisor process (a child
+  subreaper) that, when the script exits, times out or the run is stopped, kills the script's
+  group and every process it left behind, ``setsid`` grandchildren and double forks included.
+  A script that must leave something running hands it to a service manager (``systemd-run``...);
 - stdout and stderr are read concurrently and only their first bytes are kept (4096 characters
   each are stored), so a chatty script cannot fill the memory.
 
@@ -27,8 +31,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -105,10 +111,26 @@ def validate_script_path(script_path: str | os.PathLike, hooks_dir: str | os.Pat
 
 # -- the environment -------------------------------------------------------------------------------
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """Lone surrogates (valid in JSON, ``"\\ud800"``, but not encodable as UTF-8, so no environment
+    or database can take them) become U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _escape_surrogates(json_text: str) -> str:
+    """In a JSON document surrogates only occur inside strings: write them as JSON escapes, so the
+    document decodes back to exactly the payload."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+
+
 def sanitize_env_value(value: str, limit: int = ENV_VALUE_LIMIT) -> str:
     """Strip ``\\n``, ``\\r`` and NUL (a NUL cannot be passed at all; newlines let a value forge
-    further lines for scripts that dump their environment) and truncate to ``limit`` characters."""
-    return value.replace("\n", "").replace("\r", "").replace("\0", "")[:limit]
+    further lines for scripts that dump their environment), replace lone surrogates with U+FFFD
+    and truncate to ``limit`` characters."""
+    return replace_surrogates(value.replace("\n", "").replace("\r", "").replace("\0", ""))[:limit]
 
 
 def _env_text(value: Any) -> str:
@@ -129,9 +151,10 @@ def _env_name(key: str) -> str:
 def script_env(event: str, payload: Mapping[str, Any]) -> dict[str, str]:
     """The complete environment of a script hook (nothing is inherited but ``PATH``).
 
-    ``SUBLARR_EVENT_DATA`` is the payload as JSON; when it is longer than the limit it is cut
-    (and is then no valid JSON) and ``SUBLARR_EVENT_DATA_TRUNCATED=1`` says so. The reserved
-    names win over payload keys that would map to them.
+    ``SUBLARR_EVENT_DATA`` is the payload as JSON (a lone surrogate written as its ``\\udXXX``
+    escape); when it is longer than the limit it is cut (and is then no valid JSON) and
+    ``SUBLARR_EVENT_DATA_TRUNCATED=1`` says so. In ``SUBLARR_<KEY>`` values a lone surrogate is
+    U+FFFD. The reserved names win over payload keys that would map to them.
     """
     env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": tempfile.gettempdir()}
     for key, value in payload.items():
@@ -140,7 +163,7 @@ def script_env(event: str, payload: Mapping[str, Any]) -> dict[str, str]:
             env[name] = sanitize_env_value(_env_text(value))
     # JSON escapes every control character inside strings and adds no newlines without
     # ``indent``, so the document never contains \n, \r or NUL: only the length needs a limit.
-    data = json.dumps(dict(payload), default=str, ensure_ascii=False)
+    data = _escape_surrogates(json.dumps(dict(payload), default=str, ensure_ascii=False))
     env["SUBLARR_EVENT"] = sanitize_env_value(event)
     env["SUBLARR_EVENT_DATA"] = data[:EVENT_DATA_LIMIT]
     if len(data) > EVENT_DATA_LIMIT:
@@ -164,43 +187,95 @@ def _text(data: bytearray) -> str:
     return bytes(data).decode("utf-8", errors="replace")[:OUTPUT_LIMIT]
 
 
+SUPERVISOR = Path(__file__).with_name("_supervise.py")
+STOP_GRACE = 5.0  # seconds the supervisor gets beyond the timeout to clean up and report
+
+
+def _read_status(stream: IO[bytes], into: list[dict]) -> None:
+    with stream:
+        for line in stream:
+            try:
+                into.append(json.loads(line))
+            except ValueError:
+                pass
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def execute(path: Path, env: Mapping[str, str], timeout: float) -> tuple[int | None, str, str, str]:
     """Run ``path`` (no shell, no arguments) and return ``(exit_code, stdout, stderr, error)``.
 
     ``error`` is empty on exit code 0, else ``"Exit code N"``, ``"Timeout after Ns"`` or why the
     script could not start (exit code -1 for those, as the legacy engine reported).
+
+    The script runs under a supervisor (``_supervise.py``): a subreaper that gives the script a
+    session of its own and, when the script exits or times out, kills its process group and every
+    process it left behind (also ones that called ``setsid`` or double-forked). The supervisor dies
+    with this process; on every exit path of this function it is ended and waited for, so the
+    run takes at most ``timeout`` plus a few seconds and nothing the hook started outlives it.
     """
+    status_read, status_write = os.pipe()
     try:
         process = subprocess.Popen(
-            [str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=dict(env), cwd=tempfile.gettempdir(), close_fds=True,
-            start_new_session=True,  # its own process group, so a timeout can kill its children too
+            [sys.executable, "-I", "-S", str(SUPERVISOR), str(os.getpid()), str(status_write), repr(float(timeout)),
+             str(path), "1" if "LC_CTYPE" in env else "0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=dict(env), cwd=tempfile.gettempdir(), close_fds=True, pass_fds=(status_write,),
+            start_new_session=True,  # a terminal's Ctrl-C reaches sublarr, which then ends the run itself
         )
-    except OSError as exc:  # ENOEXEC (no shebang), EACCES, a file removed since the check...
-        return -1, "", "", f"Cannot execute {path}: {exc.strerror or exc}"
+    except (OSError, ValueError, UnicodeError) as exc:
+        os.close(status_read)
+        return -1, "", "", f"Cannot execute {path}: {getattr(exc, 'strerror', None) or exc}"
+    finally:
+        os.close(status_write)
+    statuses: list[dict] = []
     outputs = (bytearray(), bytearray())
     readers = [threading.Thread(target=_keep_head, args=(stream, kept), daemon=True, name="sublarr-hook-output")
                for stream, kept in zip((process.stdout, process.stderr), outputs, strict=True)]
+    readers.append(threading.Thread(target=_read_status, args=(os.fdopen(status_read, "rb"), statuses), daemon=True,
+                                    name="sublarr-hook-status"))
     for reader in readers:
         reader.start()
-    timed_out = False
     try:
-        process.wait(timeout=timeout)
+        process.wait(timeout=timeout + STOP_GRACE)
     except subprocess.TimeoutExpired:
-        timed_out = True
+        process.terminate()  # the supervisor kills everything below it, then exits
         try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:  # ended between the timeout and the kill
-            pass
-        process.wait()
+            process.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    finally:
+        if process.returncode is None:  # an exception (KeyboardInterrupt, SystemExit) on the way out
+            process.kill()
+            process.wait()
+        readers[-1].join(timeout=_PIPE_GRACE)  # the status pipe closes with the supervisor
+        if not any("cleaned" in status for status in statuses):  # a SIGKILLed supervisor could not clean up
+            for status in statuses:
+                if "pid" in status:
+                    _kill_group(status["pid"])
     for reader in readers:
-        # A child that left the process group (setsid) may still hold a pipe: do not wait for it
-        # forever; its reader thread is a daemon and ends with the pipe.
+        # Every process that held the pipes is dead by now; the wait only covers slow readers.
         reader.join(timeout=_PIPE_GRACE)
     stdout, stderr = (_text(kept) for kept in outputs)
-    if timed_out:
+    result: dict[str, Any] = {}
+    for status in statuses:
+        result.update(status)
+    if result.get("cleaned"):
+        log.info("script %s left %d process(es) behind; killed", path, result["cleaned"])
+    if "error" in result:
+        return -1, stdout, stderr, result["error"]
+    if result.get("timeout"):
         return -1, stdout, stderr, f"Timeout after {timeout:g}s"
-    code = process.returncode
+    if "exit" not in result:
+        return -1, stdout, stderr, (f"Timeout after {timeout:g}s" if process.returncode and process.returncode < 0
+                                    else f"the script supervisor failed (exit status {process.returncode})")
+    code = result["exit"]
     return code, stdout, stderr, "" if code == 0 else f"Exit code {code}"
 
 
@@ -210,12 +285,16 @@ def run_script_hook(kernel: Kernel, hook: Mapping[str, Any], event: str, payload
     timeout = hook.get("timeout_seconds") or DEFAULT_TIMEOUT  # 0/NULL in a row: the column default
     try:
         path = validate_script_path(hook.get("script_path") or "", kernel.settings.hooks_dir)
+        exit_code, stdout, stderr, error = execute(path, script_env(event, payload), timeout)
     except ScriptRefused as exc:
         exit_code, stdout, stderr, error = -1, "", "", str(exc)
-    else:
-        exit_code, stdout, stderr, error = execute(path, script_env(event, payload), timeout)
+    except Exception as exc:  # whatever stops a script from starting is logged like any failed run
+        log.debug("script hook %s could not start", hook["id"], exc_info=True)
+        exit_code, stdout, stderr = -1, "", ""
+        error = f"Cannot execute {hook.get('script_path')!r}: {type(exc).__name__}: {exc}"
     result = HookResult(hook_id=hook["id"], event_name=event, success=not error, exit_code=exit_code,
-                        stdout=stdout, stderr=stderr, error=error,
+                        stdout=replace_surrogates(stdout), stderr=replace_surrogates(stderr),
+                        error=replace_surrogates(error).replace("\0", "\\0"),
                         duration_ms=round((time.monotonic() - started) * 1000, 1))
     if error:
         log.warning("script hook %s (%s) on %s failed: %s", hook["id"], hook.get("name", ""), event, error)

@@ -14,8 +14,15 @@ webhook could reach loopback services, the LAN or the cloud metadata endpoint. T
   exists, but it is explicit (GitLab and Gitea do the same);
 - cloud metadata endpoints are refused ALWAYS, allow-listed or not: they hand out credentials.
 
-IPv6 forms that carry an IPv4 address (``::ffff:a.b.c.d``, 6to4, NAT64, Teredo) are checked for
-the embedded address too: ``64:ff9b::a9fe:a9fe`` reaches 169.254.169.254 through a NAT64 gateway.
+Every IPv6 form that carries an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
+``::a.b.c.d``, IPv4-translated, 6to4, NAT64, Teredo, ISATAP, a link-local ``fe80::a.b.c.d``) is
+checked as the embedded address too: ``64:ff9b::a9fe:a9fe`` reaches 169.254.169.254 through a NAT64
+gateway. The whole link-local range 169.254.0.0/16 (and fe80::/10) counts as cloud metadata, and
+the IANA special-purpose ranges (192.0.0.0/24, ...) are non-public whatever the Python release says.
+
+:func:`check_url` runs when a webhook is created or its URL changed (the same refusal, the same
+message; a host name that does not resolve at that moment is accepted there and checked again at
+delivery) and again before every delivery.
 
 Redirects are never followed (``http.client`` does not), so a public URL cannot bounce a
 delivery to an internal one. Proxy variables (``HTTP_PROXY``...) are ignored for the same reason.
@@ -43,14 +50,39 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
     "100.100.100.200",  # Alibaba Cloud
     "169.254.170.2",  # AWS ECS task credentials
     "168.63.129.16",  # Azure WireServer
+    "192.0.0.192",  # Oracle Cloud Infrastructure (IMDS, alternative address)
+))
+# Whole ranges refused even when allow-listed: every link-local address (169.254.0.0/16 holds the
+# metadata services of most clouds, and others, e.g. 169.254.0.23, on some; fe80::/10 is its IPv6
+# counterpart and can carry one in its low 32 bits, fe80::a9fe:a9fe) and AWS's IPv6 IMDS prefix.
+METADATA_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::/32"))
+
+# IANA special-purpose ranges that are not globally reachable. Python's ``is_global`` depends on the
+# Python release (3.11.7 calls 192.0.0.192 global); this table makes the guard the same everywhere.
+SPECIAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24",
+    "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/4", "240.0.0.0/4",
+    "::/128", "::1/128", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "100::/64", "2001:db8::/32",
+    "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
 ))
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: the low 32 bits are IPv4
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local-use prefix, any RFC 6052 length
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d (but :: and ::1 are themselves)
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT ::ffff:0:a.b.c.d (RFC 2765)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class DeliveryRefused(Exception):
-    """The guard refused a target. The message is the clear error that ends up in ``hook_log``."""
+class DeliveryRefused(ValueError):
+    """The guard refused a target. The message is the clear error that ends up in ``hook_log``;
+    ``create_webhook``/``update_webhook`` raise it as it is (a ``ValueError``)."""
+
+
+class HostUnresolved(DeliveryRefused):
+    """The host name did not resolve: refused at delivery, accepted when a webhook is saved (DNS may
+    be down for a moment, and the delivery checks the answer it gets then)."""
 
 
 @dataclass(frozen=True)
@@ -107,35 +139,81 @@ def _normal_host(host: str) -> str:
     return host.strip().lower().rstrip(".")
 
 
+def _rfc6052(address: ipaddress.IPv6Address, prefix_length: int) -> ipaddress.IPv4Address:
+    """The IPv4 address an RFC 6052 IPv4-embedded IPv6 address carries for a prefix of that length
+    (bits 64..71, the "u" octet, never hold address bits)."""
+    octets = address.packed
+    positions = {32: (4, 5, 6, 7), 40: (5, 6, 7, 9), 48: (6, 7, 9, 10), 56: (7, 9, 10, 11),
+                 64: (9, 10, 11, 12), 96: (12, 13, 14, 15)}[prefix_length]
+    return ipaddress.IPv4Address(bytes(octets[i] for i in positions))
+
+
 def _embedded(address: IPAddress) -> list[IPAddress]:
-    """The address plus any IPv4 address an IPv6 form carries (mapped, 6to4, NAT64, Teredo client)."""
+    """The address plus every IPv4 address an IPv6 form carries: IPv4-mapped, IPv4-compatible,
+    IPv4-translated, 6to4, Teredo (server and client), NAT64 (well-known and local-use prefixes),
+    ISATAP, and the low 32 bits of a link-local address (``fe80::a9fe:a9fe``). Each one is checked
+    as if it were the address itself."""
     found: list[IPAddress] = [address]
     if isinstance(address, ipaddress.IPv6Address):
+        low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if address.ipv4_mapped is not None:
             found.append(address.ipv4_mapped)
+        if (address in _IPV4_COMPATIBLE and int(address) > 1) or address in _IPV4_TRANSLATED or address in _NAT64:
+            found.append(low32)
         if address.sixtofour is not None:
             found.append(address.sixtofour)
-        if address in _NAT64:
-            found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
         if address.teredo is not None:
-            found.append(address.teredo[1])
-    return found
+            found.extend(address.teredo)
+        if address in _NAT64_LOCAL:
+            found.extend(_rfc6052(address, length) for length in (48, 56, 64, 96))
+        if (int(address) >> 32) & 0xFDFFFFFF == 0x5EFE:  # ISATAP interface id ::0[2]00:5efe:a.b.c.d
+            found.append(low32)
+        if address in METADATA_NETWORKS[1]:  # link-local
+            found.append(low32)
+    return list(dict.fromkeys(found))
 
 
 def non_public_reason(address: IPAddress) -> str | None:
-    """Why an address is not a public internet address ("loopback", ...), or None when it is."""
-    for candidate in _embedded(address):
-        for reason, flag in (("unspecified", candidate.is_unspecified), ("loopback", candidate.is_loopback),
-                             ("link-local", candidate.is_link_local), ("multicast", candidate.is_multicast),
-                             ("private", candidate.is_private), ("reserved", candidate.is_reserved),
-                             ("not globally routable", not candidate.is_global)):
-            if flag:
-                return reason
+    """Why an address is not a public internet address ("loopback", ...), or None when it is.
+    An IPv6 form that embeds an IPv4 address is judged by the embedded address too."""
+    found = _embedded(address)
+    for candidate in [*found[1:], found[0]]:  # the embedded address says more: "::7f00:1" is loopback
+        reason = _own_non_public_reason(candidate)
+        if reason:
+            return reason
+    return None
+
+
+def _own_non_public_reason(candidate: IPAddress) -> str | None:
+    for reason, flag in (("unspecified", candidate.is_unspecified), ("loopback", candidate.is_loopback),
+                         ("link-local", candidate.is_link_local), ("multicast", candidate.is_multicast),
+                         ("private", candidate.is_private), ("reserved", candidate.is_reserved),
+                         ("not globally routable", not candidate.is_global
+                          or any(candidate in net for net in SPECIAL_NETWORKS if net.version == candidate.version))):
+        if flag:
+            return reason
     return None
 
 
 def is_metadata_address(address: IPAddress) -> bool:
-    return any(candidate in METADATA_ADDRESSES for candidate in _embedded(address))
+    """A cloud metadata address or range (always refused), in any IPv6 form that embeds it. The
+    low 32 bits of any IPv6 address that equal a metadata address count as well: an operator's
+    own NAT64 prefix (RFC 6052 ``/96``) reaches it."""
+    candidates = _embedded(address)
+    if isinstance(address, ipaddress.IPv6Address):
+        low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if low32 in METADATA_ADDRESSES:
+            return True
+    return any(candidate in METADATA_ADDRESSES
+               or any(candidate in net for net in METADATA_NETWORKS if net.version == candidate.version)
+               for candidate in candidates)
+
+
+def _embedded_allowed(address: IPAddress, allow: AllowList) -> bool:
+    """An IPv6 form that carries IPv4 addresses is judged as those addresses: allowed when the
+    allow-list covers every non-public one (``::ffff:10.1.2.3`` with ``10.0.0.0/8``)."""
+    embedded = _embedded(address)[1:]
+    return bool(embedded) and all(allow.covers_address(c) for c in embedded if _own_non_public_reason(c))
 
 
 def _parse_address(text: str) -> IPAddress:
@@ -168,10 +246,10 @@ def check_url(url: str, allowed_hosts: Iterable[str] = ()) -> Target:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise DeliveryRefused(f"refused: cannot resolve host {host!r} ({exc})") from None
+        raise HostUnresolved(f"refused: cannot resolve host {host!r} ({exc})") from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))  # unique, resolver order kept
     if not addresses:
-        raise DeliveryRefused(f"refused: host {host!r} resolves to no address")
+        raise HostUnresolved(f"refused: host {host!r} resolves to no address")
 
     name_allowed = allow.covers_name(host)
     for text in addresses:
@@ -180,7 +258,7 @@ def check_url(url: str, allowed_hosts: Iterable[str] = ()) -> Target:
         if is_metadata_address(address):
             raise DeliveryRefused(f"refused: {shown} is a cloud metadata address (always blocked)")
         reason = non_public_reason(address)
-        if reason and not (name_allowed or allow.covers_address(address)):
+        if reason and not (name_allowed or allow.covers_address(address) or _embedded_allowed(address, allow)):
             raise DeliveryRefused(f"refused: {shown} is a {reason} address; add the host or its network "
                                   f"to webhook_allowed_hosts to allow it")
 

@@ -26,7 +26,8 @@ Retries (legacy: urllib3 ``Retry(total=retry_count, backoff_factor=2, status_for
 retried up to ``retry_count`` times, waiting ``factor * 2 ** (n - 1)`` seconds before retry
 ``n`` (at most 120 s; a ``Retry-After`` of a 429/503 is honoured within that cap). The factor is
 the ``webhook_backoff_factor`` setting. A refusal by the SSRF guard or a certificate that does not
-verify is never retried. Success is a status below 400; redirects are not followed.
+verify is never retried. Success is a 2xx status; a 3xx answer is a failed delivery (redirects are
+not followed: the new location was never checked by the guard) and is not retried.
 
 Each delivery is logged with ``create_hook_log`` and ``record_webhook_triggered``, then
 ``hook_executed`` is emitted. The secret is registered with the log scrubber, and messages name
@@ -178,7 +179,7 @@ def post(target: Target, event: str, body: bytes, *, secret: str, message_id: st
          sleep: Callable[[float], None] = time.sleep) -> tuple[int | None, str, int]:
     """POST ``body`` to ``target`` with retries; return ``(last status or None, error, attempts)``.
 
-    ``error`` is empty on success (status < 400).
+    ``error`` is empty on success (a 2xx status).
     """
     status: int | None = None
     error = ""
@@ -194,9 +195,11 @@ def post(target: Target, event: str, body: bytes, *, secret: str, message_id: st
             connection.request("POST", target.path, body=body, headers=headers)
             response = connection.getresponse()  # the status is what counts; the body is never read
             status = response.status
-            if status < 400:
+            if 200 <= status < 300:
                 return status, "", attempt
             error = f"HTTP {status} {response.reason}".strip()
+            if 300 <= status < 400:  # never followed: the target may be anywhere, past the guard
+                error += " (redirects are not followed)"
             retryable = status in RETRY_STATUSES
             if status in RETRY_AFTER_STATUSES:
                 wait = _retry_after(response) or 0.0

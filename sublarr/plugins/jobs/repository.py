@@ -7,7 +7,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_limit, paginate, require_int, require_str
+from sublarr.core.domain import (
+    MAX_INDEXED_BYTES,
+    Repository,
+    check_limit,
+    paginate,
+    require_int,
+    require_str,
+    to_json,
+)
 from sublarr.core.timeutil import iso_in, now_iso, utc_today
 
 from .models import DailyStats, Job
@@ -43,10 +51,7 @@ def _flag(name: str, value: Any) -> bool:
 
 
 def _json(name: str, value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} is not JSON-serialisable: {exc}") from None
+    return to_json(name, value)  # strict JSON: NaN/Infinity are refused, naming the parameter
 
 
 def _loads(text: str | None, empty: Any) -> Any:

@@ -13,7 +13,7 @@ from sublarr.core.domain import (
     LIKE_ESCAPE,
     MAX_INDEXED_BYTES,
     Repository,
-    escape_like,
+    like_contains,
     require_int,
     require_str,
 )
@@ -181,7 +181,7 @@ class TranslationRepository(Repository):
         lower() in SQL (PostgreSQL's LIKE is case-sensitive). ``%``, ``_`` and ``\\`` match literally.
         """
         _int("series_id", series_id)
-        pattern = func.lower(f"%{escape_like(require_str('query', query))}%")
+        pattern = func.lower(like_contains("query", require_str("query", query)))
         matches = (func.lower(glossary.c.source_term).like(pattern, escape=LIKE_ESCAPE)
                    | func.lower(glossary.c.target_term).like(pattern, escape=LIKE_ESCAPE))
         stmt = (select(glossary).where(glossary.c.series_id == series_id, matches)
