@@ -39,7 +39,9 @@ class Configuration:
     def __init__(self, *, settings_files: Iterable[str] | None = None, extra_plugins: Iterable[Any] = (),
                  entry_points: bool = True, **overrides: Any):
         self._overrides = overrides
-        loader = SettingsLoader(settings_files, overrides)
+        # as given: None means "settings.toml and .secrets.toml if they exist", a list names files that must
+        self._requested_files = None if settings_files is None else list(settings_files)
+        loader = SettingsLoader(self._requested_files, overrides)
         self.settings_files: list[str] = loader.files
         core = loader.resolve(CORE_SETTINGS, warn_unknown=False)  # plugins may declare the rest
         self.plugins = Plugins(disabled=core.plugins_disabled, allow=core.load_plugins, entry_points=entry_points)
@@ -56,8 +58,8 @@ class Configuration:
             return self
         other = copy.copy(self)
         other._overrides = {**self._overrides, **overrides}
-        other.settings = SettingsLoader(self.settings_files, other._overrides).resolve([*CORE_SETTINGS,
-                                                                                       *self.declared])
+        other.settings = SettingsLoader(self._requested_files, other._overrides).resolve([*CORE_SETTINGS,
+                                                                                         *self.declared])
         return other
 
     def __repr__(self) -> str:
