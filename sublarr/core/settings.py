@@ -1,8 +1,8 @@
 """Settings: code defaults < settings.toml < .secrets.toml < SUBLARR_* env < keyword overrides.
 
-The files are read as plain TOML and the environment directly (see :class:`SettingsLoader`:
-no value is ever evaluated; dynaconf, which did this before, evaluated ``@format``/``@read_file``
-markers). This module declares every setting (name, type, default, meaning), converts and
+dynaconf reads the files and the ``SUBLARR_*`` environment (see :class:`SettingsLoader`), with
+its value markers (``@format``/``@read_file``/``@json``/``@jinja`` ...) switched off: no value is
+ever evaluated. This module declares every setting (name, type, default, meaning), converts and
 validates the resolved values, and remembers where each value came from (``sublarr config``
 shows it). A bad value raises :class:`SettingsError` naming the setting, a bad file
 :class:`SettingsFileError` naming the file; secrets are never part of a message.
@@ -14,10 +14,14 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as dynaconf vendors it
+    from dynaconf.vendor import tomllib  # type: ignore[no-redef]
 
 from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.secrets import mask_value, registry, url_password
@@ -271,7 +275,9 @@ class SettingsFileError(SettingsError):
 
 
 def _read_toml(path: Path, required: bool) -> dict[str, Any] | None:
-    """A settings file's top-level keys (lower case), or None when an optional file is absent."""
+    """Check that a settings file is readable UTF-8 TOML before dynaconf reads it (dynaconf would
+    warn and skip an unreadable file, fall back to another parser for non-UTF-8 text and report a
+    syntax error naming no file). Its data, or None when an optional file is absent."""
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -285,51 +291,107 @@ def _read_toml(path: Path, required: bool) -> dict[str, Any] | None:
     except OSError as exc:
         raise SettingsFileError(path, f"cannot be read ({exc.strerror or exc})") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsFileError(path, f"is not valid TOML: {exc}") from None
-    return {str(key).lower(): value for key, value in data.items()}
 
 
-def _env_value(text: str) -> Any:
-    """An environment value as the TOML value it spells (``5``, ``true``, ``["a", "b"]``), else the text.
+_MERGE_MARKS = frozenset({"dynaconf_merge", "dynaconf_merge_unique"})
 
-    dynaconf read values like this too, but also evaluated its ``@`` markers (``@format {env[X]}``,
-    ``@read_file /path``, ``@json``, ``@jinja`` ...), which copied any variable or file into a
-    setting. Settings are data: a marker is just text here, and a converter rejects or keeps it.
+
+class _DynaconfKey(Exception):
+    """A key that would steer dynaconf instead of being a setting."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(key, problem)
+        self.key, self.problem = key, problem
+
+
+def _has_merge_mark(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(str(k).lower() in _MERGE_MARKS or _has_merge_mark(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any((isinstance(v, str) and v.lower() in _MERGE_MARKS) or _has_merge_mark(v) for v in value)
+    return False
+
+
+def _screen(data: dict[str, Any]) -> dict[str, Any]:
+    """dynaconf's ``filter_strategy``: sees each file's and the environment's keys before they are set.
+
+    With ``auto_cast`` off dynaconf evaluates no ``@`` marker, but some keys still steer it: a
+    ``*_for_dynaconf`` key (``auto_cast_for_dynaconf = true`` in a file switches the markers back
+    on for the keys after it), ``dynaconf_merge``/``dynaconf_include``/``dynaconf_*`` and the old
+    names dynaconf renames (``settings_module``, ``project_root`` ...), and ``dynaconf_merge``
+    inside a list or table (which merges it into the lower layer instead of replacing it).
+    They are refused (the caller names the file or variable), never silently applied.
     """
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except (tomllib.TOMLDecodeError, KeyError):
-        return text
+    from dynaconf.utils import RENAMED_VARS
+
+    for key, value in data.items():
+        upper = str(key).upper()
+        if upper.startswith("DYNACONF") or upper.endswith("_FOR_DYNACONF") or upper in RENAMED_VARS:
+            raise _DynaconfKey(str(key), "is a dynaconf switch, not a setting")
+        if _has_merge_mark(value):
+            raise _DynaconfKey(str(key), "holds dynaconf_merge: merging settings layers is not supported")
+    return {key: value for key, value in data.items() if key}  # "SUBLARR_" alone names nothing
 
 
 class SettingsLoader:
-    """Reads the layers once; :meth:`resolve` validates them against declared settings.
+    """Reads the layers once with dynaconf; :meth:`resolve` validates them against declared settings.
 
-    The files are plain TOML (``tomllib``) and the environment is read directly: no value is ever
-    evaluated, whatever it looks like (dynaconf's ``@format``/``@read_file``/``@json``/``@jinja``
-    markers, its ``dynaconf_include``/``dynaconf_merge`` keys, ``{env[...]}`` templates: all text).
+    dynaconf's own TOML and environment loaders read the files, in order, and then the ``SUBLARR_*``
+    variables (TOML-typed: ``10``, ``true``, ``["a"]``), with ``auto_cast=False``, dynaconf's switch
+    for its value markers: ``@format {env[X]}``, ``@read_file``, ``@json``, ``@jinja`` ... stay text.
+    The loaders are called here rather than through ``settings_files`` because dynaconf's file
+    discovery also reads a ``settings.local.toml`` beside each file, runs a ``dynaconf_hooks.py``
+    found beside it, globs names, honours ``dynaconf_include`` and reads ``DYNACONF_*`` variables
+    too; none of that is a sublarr settings source. Keys that would steer dynaconf are refused
+    (:func:`_screen`); dotted and ``__`` nested keys stay flat names.
+
     A file named with ``--settings``/``settings_files`` or ``SUBLARR_SETTINGS_FILES`` must exist;
     ``settings.toml`` and ``.secrets.toml`` in the working directory are optional. A file that is
-    missing (when named), unreadable or not valid TOML raises :class:`SettingsFileError` naming it.
+    missing (when named), unreadable, not UTF-8 or not valid TOML raises :class:`SettingsFileError`.
     """
 
     def __init__(self, settings_files: Iterable[str | os.PathLike] | None = None,
                  overrides: Mapping[str, Any] | None = None):
+        from dynaconf import Dynaconf
+        from dynaconf.loaders import env_loader
+        from dynaconf.loaders.base import BaseLoader
+        from dynaconf.utils.inspect import get_history
+
         # Absolute paths, read from where the operator says (the working directory by default), never
-        # searched for in parent folders.
+        # searched for in parent folders (a relative name also made dynaconf inspect the call stack).
         named = settings_files is not None or bool(os.environ.get("SUBLARR_SETTINGS_FILES", "").strip())
         files = [f.absolute() for f in self._files(settings_files)]
-        self.files = [str(f) for f in files]
-        self._file_layers: list[tuple[str, dict[str, Any]]] = []  # (source, values), later files win
-        for path in files:
-            data = _read_toml(path, required=named)
-            if data is not None:
-                self._file_layers.append((path.name, data))
+        # The files read: an absent optional default is not listed, so that passing ``files`` on
+        # (Configuration.with_overrides) names only files that exist.
+        self.files = [str(path) for path in files if _read_toml(path, required=named) is not None]
+        self._dyn = Dynaconf(
+            settings_files=[], loaders=[], core_loaders=[], includes=[], preload=[],  # sources: below
+            environments=False, load_dotenv=False, merge_enabled=False,
+            auto_cast=False,  # AUTO_CAST_FOR_DYNACONF: no @format/@read_file/@json/@jinja/... markers
+            dotted_lookup=False, nested_separator=None,  # "a.b" and A__B are plain names
+            filter_strategy=_screen,
+        )
+        for path in self.files:
+            # dynaconf's TOML loader for this one file (toml_loader.load takes a name that does not end
+            # in .toml for TOML text, so the loader is given the file's own name as its extension).
+            loader = BaseLoader(obj=self._dyn, env=None, identifier="toml", extensions=(path,),
+                                file_reader=tomllib.load, string_reader=tomllib.loads,
+                                opener_params={"mode": "rb"})
+            try:
+                loader.load(filename=[path], silent=False)
+            except _DynaconfKey as exc:
+                raise SettingsFileError(path, f"'{exc.key.lower()}' {exc.problem}") from None
+        try:
+            env_loader.load_from_env(self._dyn, ENV_PREFIX, silent=False, identifier="env_global")
+        except _DynaconfKey as exc:
+            raise SettingsError(exc.key.lower(), f"{exc.problem} ({ENV_PREFIX}_{exc.key})") from None
         prefix = f"{ENV_PREFIX}_"
-        self._env = {key[len(prefix):].lower(): value for key, value in os.environ.items()
-                     if key.startswith(prefix) and len(key) > len(prefix)}
+        self._env_text = {key[len(prefix):].lower(): value for key, value in os.environ.items()
+                          if key.startswith(prefix) and len(key) > len(prefix)}
+        self._history = get_history
         self.overrides = {k.lower(): v for k, v in (overrides or {}).items()}
 
     @staticmethod
@@ -341,22 +403,31 @@ class SettingsLoader:
             return [Path(p.strip()) for p in env.replace(";", ",").split(",") if p.strip()]
         return [Path("settings.toml"), Path(".secrets.toml")]
 
+    @cached_property
+    def _last_layer(self) -> dict[str, Any]:
+        """The last layer (loader, identifier) that set each top-level key: the history is read once,
+        not once per setting (dynaconf walks every layer on each ``get_history`` call)."""
+        layers: dict[str, Any] = {}
+        for entry in self._history(self._dyn, filter_callable=lambda meta: meta.loader in ("toml", "env_global")):
+            if isinstance(entry.get("value"), dict):
+                for key in entry["value"]:
+                    layers[str(key).upper()] = entry
+        return layers
+
     def raw(self, name: str) -> tuple[Any, str]:
         """(raw value, source) for one name; ``_UNSET`` when no layer sets it."""
         if name in self.overrides:
             return self.overrides[name], "override"
-        if name in self._env:
-            return _env_value(self._env[name]), "env"
-        for source, data in reversed(self._file_layers):
-            if name in data:
-                return data[name], source
-        return _UNSET, "default"
+        key = name.upper()
+        last = self._last_layer.get(key)
+        if last is None:
+            return _UNSET, "default"
+        if last["loader"] == "env_global":
+            return self._dyn.get(key), "env"
+        return self._dyn.get(key), Path(str(last["identifier"])).name
 
     def keys(self) -> set[str]:
-        names = set(self._env) | set(self.overrides)
-        for _source, data in self._file_layers:
-            names |= set(data)
-        return names
+        return {key.lower() for key in self._last_layer} | set(self.overrides)
 
     def resolve(self, declared: Iterable[Setting], warn_unknown: bool = True) -> Settings:
         specs: dict[str, Setting] = {}
@@ -370,9 +441,9 @@ class SettingsLoader:
                 values[name], sources[name] = spec.default, "default"
                 continue
             if spec.type is str and source == "env":
-                # The text as typed: parsed as TOML, an all-digit password would become an int and
-                # "1e5" a float (Bazarr#2309).
-                raw = self._env[name]
+                # The text as typed: dynaconf parses env values as TOML, which turns an all-digit
+                # password into an int and "1e5" into a float (Bazarr#2309).
+                raw = self._env_text.get(name, raw)
             values[name] = spec.convert(raw)
             sources[name] = source
         for name in sorted(self.keys() - set(specs) - PROCESS_ENV) if warn_unknown else []:
