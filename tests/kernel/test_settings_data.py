@@ -144,3 +144,22 @@ def test_missing_default_files_are_fine(tmp_path, monkeypatch):
     assert load_settings().db_pool_size == 5
     with pytest.raises(SettingsFileError, match="'/nope.toml': does not exist"):
         load_settings(settings_files=["/nope.toml"])
+
+
+def test_dynaconf_switches_and_side_files_are_not_honoured(tmp_path, monkeypatch) -> None:
+    """Only the named files and SUBLARR_* are read, and no file can switch dynaconf's markers back on."""
+    from sublarr.core.errors import SettingsError
+    from sublarr.core.settings import CORE_SETTINGS, SettingsLoader
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME_SECRET_FOR_TEST", "leaked-value")
+    (tmp_path / "settings.toml").write_text('target_language_name = "plain"\n')
+    (tmp_path / "settings.local.toml").write_text('target_language_name = "from local"\n')
+    (tmp_path / "dynaconf_hooks.py").write_text("raise SystemExit('hooks ran')\n")
+    monkeypatch.setenv("DYNACONF_TARGET_LANGUAGE_NAME", "from dynaconf env")
+    settings = SettingsLoader(None).resolve(CORE_SETTINGS)
+    assert settings.target_language_name == "plain"
+    (tmp_path / "settings.toml").write_text('auto_cast_for_dynaconf = true\n'
+                                            'target_language_name = "@format {env[HOME_SECRET_FOR_TEST]}"\n')
+    with pytest.raises(SettingsError, match="auto_cast_for_dynaconf"):
+        SettingsLoader(None).resolve(CORE_SETTINGS)
