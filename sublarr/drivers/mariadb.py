@@ -11,10 +11,16 @@ What this engine does differently, and how the driver keeps the legacy behaviour
   BINARY, whatever the database's default collation is.
 * **TEXT cannot be a key without a length**, and a key holds at most 3072 bytes (768 characters
   of utf8mb4). The documented input limit for indexed text is 2000 UTF-8 bytes, so: text columns
-  are ``LONGTEXT``; a primary key or unique key over text is a hash-backed unique key
-  (``UNIQUE ... USING HASH``: unique on the whole value, any length) with a prefix index beside
-  it for lookups; plain indexes over text index a prefix. A text primary key therefore becomes
-  such a unique key (InnoDB keeps its own hidden row id as the clustered key).
+  are ``LONGTEXT``; a primary key or unique key over text is a hash-backed unique key: InnoDB's own
+  unique key over an invisible stored column ``<key>_hash`` holding the SHA-256 of the key's values
+  (unique on the whole value, any length), with a prefix index ``<key>_lookup`` beside it for
+  lookups; plain indexes over text index a prefix. A text primary key therefore becomes such a
+  unique key (InnoDB keeps its own hidden row id as the clustered key). Not MariaDB's own
+  ``UNIQUE ... USING HASH``: it inserts the row before it checks for a duplicate, so concurrent
+  inserts or upserts of one key deadlock (errors 1213/4060), and so does a transaction that upserts
+  a row and then reads it ``FOR UPDATE`` beside another's upsert. ``SELECT *`` and an ``INSERT``
+  without a column list do not see the invisible column; ``mariadb-dump`` lists the columns of such
+  a table in its INSERTs.
 * **``ON DUPLICATE KEY UPDATE`` assigns left to right, each expression seeing the assignments
   before it** (PostgreSQL and SQLite evaluate every expression on the old row). The driver orders
   the assignments so that an expression that reads a column runs before that column changes, so
@@ -42,7 +48,15 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy.schema import (
+    AddConstraint,
+    CreateIndex,
+    CreateTable,
+    DropConstraint,
+    DropIndex,
+    PrimaryKeyConstraint,
+    UniqueConstraint,
+)
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -68,6 +82,7 @@ MAX_KEY_BYTES = 3072  # InnoDB, DYNAMIC row format
 BYTES_PER_CHAR = 4
 MAX_PREFIX_CHARS = MAX_KEY_BYTES // BYTES_PER_CHAR
 LOOKUP_SUFFIX = "_lookup"
+HASH_SUFFIX = "_hash"  # the invisible column a unique key over text is built on
 SQL_MODE = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE,NO_ZERO_IN_DATE"
 
 # ANALYZE TABLE after a bulk write of at least this many rows that is also this share of the table
@@ -141,12 +156,40 @@ def _key_columns(compiler, columns: Sequence[sa.Column], prefixes: Mapping[str, 
                      for c in columns)
 
 
-def _hash_unique(compiler, name: str, columns: Sequence[sa.Column]) -> str:
-    """A unique key over text (any length) and a prefix index beside it that serves lookups."""
+def hash_column(key: str) -> str:
+    """The name of the hidden column that holds the hash of key ``key``'s columns."""
+    name = key + HASH_SUFFIX
+    if len(name) > 64:  # MariaDB's identifier limit
+        import hashlib
+
+        name = f"{key[:40]}_{hashlib.sha1(key.encode()).hexdigest()[:12]}{HASH_SUFFIX}"
+    return name
+
+
+def _hash_expression(compiler, columns: Sequence[sa.Column]) -> str:
+    """SHA-256 of the key's values: one column as it is, several each with its byte length in front
+    (unambiguous); NULL when a value is NULL (so NULLs never collide, as in any unique key)."""
     quote = compiler.preparer.quote
-    plain = ", ".join(quote(c.name) for c in columns)
-    return (f"CONSTRAINT {quote(name)} UNIQUE KEY ({plain}) USING HASH, "
-            f"KEY {quote(name + LOOKUP_SUFFIX)} ({_key_columns(compiler, columns, _prefixes(columns))})")
+    if len(columns) == 1:
+        value = quote(columns[0].name)
+    else:
+        value = "CONCAT(" + ", ".join(f"LENGTH({quote(c.name)}), ':', {quote(c.name)}" for c in columns) + ")"
+    return f"UNHEX(SHA2({value}, 256))"
+
+
+def _hash_unique(compiler, name: str, columns: Sequence[sa.Column], add: str = "") -> str:
+    """A unique key over text of any length: InnoDB's own unique key over an invisible stored column
+    holding the SHA-256 of the values, and a prefix index beside it that serves lookups.
+
+    Not MariaDB's ``UNIQUE ... USING HASH``: that one inserts a row first and checks for the duplicate
+    after, so concurrent inserts and upserts of one key deadlock (error 1213/4060) and a transaction
+    that upserts a row and then reads it with ``FOR UPDATE`` waits for the other's half-inserted row.
+    InnoDB checks its own unique keys before it touches the other indexes. ``add``: "ADD " in ALTER TABLE."""
+    quote = compiler.preparer.quote
+    column = quote(hash_column(name))
+    return (f"{add}{column} BINARY(32) AS ({_hash_expression(compiler, columns)}) STORED INVISIBLE, "
+            f"{add}CONSTRAINT {quote(name)} UNIQUE KEY ({column}), "
+            f"{add}KEY {quote(name + LOOKUP_SUFFIX)} ({_key_columns(compiler, columns, _prefixes(columns))})")
 
 
 @_for_dialects(PrimaryKeyConstraint)
@@ -163,6 +206,28 @@ def _unique(constraint, compiler, **kw):
     if not any(_is_text(c) for c in columns):
         return compiler.visit_unique_constraint(constraint, **kw)
     return _hash_unique(compiler, constraint.name or f"uq_{constraint.table.name}_{columns[0].name}", columns)
+
+
+@_for_dialects(AddConstraint)
+def _add_constraint(create, compiler, **kw):
+    constraint = create.element
+    columns = list(getattr(constraint, "columns", []))
+    if not isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint)) or not any(_is_text(c) for c in columns):
+        return compiler.visit_add_constraint(create, **kw)
+    name = constraint.name or f"uq_{constraint.table.name}_{columns[0].name}"
+    return f"ALTER TABLE {compiler.preparer.format_table(constraint.table)} {_hash_unique(compiler, name, columns, add='ADD ')}"
+
+
+@_for_dialects(DropConstraint)
+def _drop_constraint(drop, compiler, **kw):
+    constraint = drop.element
+    sql = compiler.visit_drop_constraint(drop, **kw)
+    if not isinstance(constraint, UniqueConstraint) or not constraint.name:
+        return sql
+    quote = compiler.preparer.quote
+    # a unique key over text has a lookup index and a hash column beside it (see _hash_unique)
+    return (f"{sql}, DROP INDEX IF EXISTS {quote(constraint.name + LOOKUP_SUFFIX)}, "
+            f"DROP COLUMN IF EXISTS {quote(hash_column(constraint.name))}")
 
 
 @_for_dialects(CreateTable)
@@ -182,9 +247,7 @@ def _create_index(create, compiler, **kw):
     quote = compiler.preparer.quote
     table = compiler.preparer.format_table(index.table)
     if index.unique:
-        plain = ", ".join(quote(c.name) for c in columns)
-        return (f"ALTER TABLE {table} ADD UNIQUE KEY {quote(index.name)} ({plain}) USING HASH, "
-                f"ADD KEY {quote(index.name + LOOKUP_SUFFIX)} ({_key_columns(compiler, columns, _prefixes(columns))})")
+        return f"ALTER TABLE {table} {_hash_unique(compiler, index.name, columns, add='ADD ')}"
     return f"CREATE INDEX {quote(index.name)} ON {table} ({_key_columns(compiler, columns, _prefixes(columns))})"
 
 
@@ -193,12 +256,13 @@ def _drop_index(drop, compiler, **kw):
     index = drop.element
     quote = compiler.preparer.quote
     table = compiler.preparer.format_table(index.table)
-    # a unique index over text has a lookup index beside it (see _hash_unique)
+    # a unique index over text has a lookup index and a hash column beside it (see _hash_unique)
     return (f"ALTER TABLE {table} DROP INDEX {quote(index.name)}, "
-            f"DROP INDEX IF EXISTS {quote(index.name + LOOKUP_SUFFIX)}")
+            f"DROP INDEX IF EXISTS {quote(index.name + LOOKUP_SUFFIX)}, "
+            f"DROP COLUMN IF EXISTS {quote(hash_column(index.name))}")
 
 
-def _learn_types(conn: Connection, index: sa.Index) -> None:
+def _learn_types(conn: Connection, index: sa.Index | sa.Constraint) -> None:
     found = dict(conn.execute(text(
         "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
         "AND TABLE_NAME = :t"), {"t": index.table.name}).all())
@@ -286,10 +350,10 @@ class MariadbStorage(StorageDriver):
 
         @event.listens_for(engine, "before_execute")
         def _type_index_columns(conn, clause, multiparams, params, execution_options):
-            # Alembic's op.create_index names columns without types; the prefix lengths of text
-            # columns need them, so they are read from the live table.
-            if isinstance(clause, CreateIndex) and any(isinstance(c.type, sa.types.NullType)
-                                                       for c in clause.element.columns):
+            # Alembic's op.create_index / create_unique_constraint name columns without types; the
+            # keys over text need them (prefix lengths, hash column), so they are read from the live table.
+            if isinstance(clause, (CreateIndex, AddConstraint)) and any(
+                    isinstance(c.type, sa.types.NullType) for c in getattr(clause.element, "columns", [])):
                 _learn_types(conn, clause.element)
 
         @event.listens_for(engine, "connect")
@@ -510,7 +574,8 @@ class MariadbStorage(StorageDriver):
 
 
 _CREATE = re.compile(rb"^CREATE TABLE `((?:[^`]|``)+)`")
-_INSERT = re.compile(rb"^INSERT INTO `((?:[^`]|``)+)` VALUES \(")
+# a table with an invisible column (the hash column of a key over text) is dumped with its column list
+_INSERT = re.compile(rb"^INSERT INTO `((?:[^`]|``)+)` (?:\((?:`(?:[^`]|``)+`(?:, )?)+\) )?VALUES \(")
 _VERSION = re.compile(rb"^INSERT INTO `alembic_version_((?:[^`]|``)+)` VALUES \('((?:[^'\\]|\\.)*)'\);$")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import MetaData, create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
 from sublarr.core.models import Base
-from sublarr.drivers.mariadb import LOOKUP_SUFFIX
+from sublarr.drivers.mariadb import LOOKUP_SUFFIX, hash_column
 from tests.conftest import boot
 from tests.data.legacy import legacy_ddl
 
@@ -89,11 +89,12 @@ def type_name(engine: Engine, type_: Any) -> str:
 class Reflected:
     """SQLAlchemy's inspector, with MariaDB's way of showing our keys put back into keys.
 
-    On MariaDB a key over text is a hash-backed unique key (``UNIQUE ... USING HASH``) with a prefix
-    index ``<name>_lookup`` beside it, and a text primary key is such a unique key named like the
-    primary key (InnoDB's own row id is the clustered key); reflection shows every unique key also
-    as an index, and truncates expression defaults. Here: the primary key is the hash key that
-    stands for it, a unique key is a constraint or an index as the model declares it, lookup
+    On MariaDB a key over text is a unique key over an invisible stored column holding the hash of
+    its columns (:func:`sublarr.drivers.mariadb.hash_column`), with a prefix index ``<name>_lookup``
+    beside it, and a text primary key is such a unique key named like the primary key (InnoDB's own
+    row id is the clustered key); reflection shows every unique key also as an index, and truncates
+    expression defaults. Here: the hash column is not listed, a key over it is a key over the
+    columns it hashes, the primary key is the hash key that stands for it, a unique key is a constraint or an index as the model declares it, lookup
     indexes beside a unique key are not listed, and defaults are read whole from
     ``information_schema``. Other engines: as reflected.
     """
@@ -106,10 +107,18 @@ class Reflected:
     def __getattr__(self, name: str):
         return getattr(self.inspector, name)
 
+    def _hash_keys(self, table: str) -> dict[str, list[str]]:
+        return {name: columns for (_t, name), columns in _hash_keys(self.inspector, [table]).items()}
+
+    def _keys_over_columns(self, table: str, found: list[dict]) -> list[dict]:
+        """Each key over an invisible hash column as a key over the columns it hashes."""
+        keys = self._hash_keys(table)
+        return [{**k, "column_names": keys[k["name"]]} if k["name"] in keys else k for k in found]
+
     def _hash_primary_key(self, table: str) -> dict | None:
         model = Base.metadata.tables.get(table)
         name = model.primary_key.name if model is not None else None
-        for index in self.inspector.get_indexes(table):
+        for index in self._keys_over_columns(table, self.inspector.get_indexes(table)):
             if index["unique"] and name and index["name"] == name:
                 return index
         return None
@@ -135,6 +144,7 @@ class Reflected:
         found = self.inspector.get_unique_constraints(table)
         if not self.mariadb:
             return found
+        found = self._keys_over_columns(table, found)
         pk = self._hash_primary_key(table)
         indexes = self._unique_indexes(table)
         return [u for u in found if (pk is None or u["name"] != pk["name"]) and u["name"] not in indexes]
@@ -143,6 +153,7 @@ class Reflected:
         found = self.inspector.get_indexes(table)
         if not self.mariadb:
             return found
+        found = self._keys_over_columns(table, found)
         keys, indexes = self._key_names(table), self._unique_indexes(table)
         return [{k: v for k, v in i.items() if k != "duplicates_constraint"} for i in found
                 if (not i["unique"] or i["name"] in indexes)
@@ -152,6 +163,8 @@ class Reflected:
         found = self.inspector.get_columns(table)
         if not self.mariadb:
             return found
+        hashes = {hash_column(name) for name in self._hash_keys(table)}
+        found = [c for c in found if c["name"] not in hashes]
         with self.engine.connect() as conn:
             defaults = dict(conn.execute(text(
                 "SELECT COLUMN_NAME, COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
@@ -201,19 +214,59 @@ def _mariadb_default_differs(context, inspected_column, metadata_column, inspect
     return _normalised_default(stored) != _normalised_default(rendered_metadata_default)
 
 
-def _engine_artefact(diff: Any, models: MetaData, keys: set[str]) -> bool:
-    """A difference Alembic reports on MariaDB that is how the driver builds a key, not drift: the
-    hash unique key standing for a text primary key, and the lookup index beside a hash unique key
-    (``keys``: the names of the database's unique keys)."""
-    if not (isinstance(diff, tuple) and diff and diff[0] == "remove_index"):
-        return False
-    index = diff[1]
-    model = models.tables.get(index.table.name)
-    if model is None:
-        return False
-    if index.unique and index.name == model.primary_key.name:
-        return [c.name for c in index.columns] == [c.name for c in model.primary_key.columns]
-    return index.name.endswith(LOOKUP_SUFFIX) and index.name[:-len(LOOKUP_SUFFIX)] in keys
+def _hash_keys(insp, names: Iterable[str]) -> dict[tuple[str, str], list[str]]:
+    """MariaDB keys over text: ``{(table, key): [its columns]}``; the key itself is over an invisible
+    hash column (:func:`sublarr.drivers.mariadb.hash_column`), its lookup index over the columns."""
+    keys = {}
+    for table in names:
+        indexes = {i["name"]: i for i in insp.get_indexes(table)}
+        for name, index in indexes.items():
+            lookup = indexes.get(name + LOOKUP_SUFFIX)
+            if index["unique"] and index["column_names"] == [hash_column(name)] and lookup is not None:
+                keys[(table, name)] = lookup["column_names"]
+    return keys
+
+
+def _without_engine_artefacts(diffs: list, models: MetaData, keys: dict[tuple[str, str], list[str]]) -> list:
+    """The differences Alembic reports on MariaDB that are how the driver builds a key over text, not
+    drift: the invisible hash column, the unique key over it (reported removed, the model's key over
+    the text columns reported added), the lookup index beside it, and such a key standing for a text
+    primary key. Each key must still be over the columns the model names."""
+    hash_columns = {(table, hash_column(name)) for table, name in keys}
+    found = {}  # (table, key) -> columns, for keys reported removed
+    kept = []
+    for diff in diffs:
+        kind = diff[0] if isinstance(diff, tuple) else None
+        if kind == "remove_column" and (diff[2], diff[3].name) in hash_columns:
+            continue
+        if kind in ("remove_index", "remove_constraint"):
+            element = diff[1]
+            table = element.table.name
+            if (table, element.name) in keys and [c.name for c in element.columns] == [hash_column(element.name)]:
+                found[(table, element.name)] = keys[(table, element.name)]
+                continue
+            if kind == "remove_index" and element.name.endswith(LOOKUP_SUFFIX) and \
+                    (table, element.name[:-len(LOOKUP_SUFFIX)]) in keys:
+                continue
+        kept.append(diff)
+    result = []
+    for diff in kept:
+        kind = diff[0] if isinstance(diff, tuple) else None
+        if kind in ("add_index", "add_constraint"):
+            element = diff[1]
+            columns = [c.name for c in element.columns]
+            # a key named by the naming convention only has no name in the model's metadata yet
+            match = [k for k, cols in found.items() if k[0] == element.table.name and cols == columns
+                     and (k[1] == element.name or not isinstance(element.name, str) or not element.name)]
+            if match:
+                del found[match[0]]
+                continue
+        result.append(diff)
+    for (table, name), columns in found.items():  # a key the model has no index for: its primary key
+        model = models.tables[table]
+        if not (name == model.primary_key.name and columns == [c.name for c in model.primary_key.columns]):
+            result.append(("remove_index", table, name, columns))
+    return result
 
 
 @dataclass
@@ -263,9 +316,10 @@ def model_drift(kernel, tables: Iterable[str], *, server_defaults: bool = False)
             "compare_type": True,
             "compare_server_default": _mariadb_default_differs if server_defaults else False,
             "include_name": lambda name, kind, _parent: kind != "table" or name in names})
-        insp = inspect(conn)
-        keys = {i["name"] for name in names for i in insp.get_indexes(name) if i["unique"]}
-        return [d for d in compare_metadata(context, models) if not _engine_artefact(d, models, keys)]
+        diffs = compare_metadata(context, models)
+        if not is_mariadb(conn.engine):
+            return diffs
+        return _without_engine_artefacts(diffs, models, _hash_keys(inspect(conn), names))
 
 
 def run_ddl(url: str, ddl: str) -> None:
