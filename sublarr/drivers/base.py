@@ -256,6 +256,26 @@ def storage_for(conn: Connection | Engine) -> StorageDriver:
         engine = proxied
 
 
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def executemany_writer(conn: Connection, table: Table) -> Callable[[list[tuple]], None] | None:
+    """A batch writer that hands row tuples straight to the DBAPI's ``executemany`` (same connection,
+    so same transaction), for a table of plain integer/float/text columns: they need none of
+    SQLAlchemy's per-row dict and type processing. None for other tables or parameter styles."""
+    from sqlalchemy import Float, Integer, String
+
+    placeholder = _PLACEHOLDERS.get(conn.dialect.paramstyle)
+    if placeholder is None or not all(isinstance(c.type, (Integer, String, Float)) for c in table.columns):
+        return None
+    preparer = conn.dialect.identifier_preparer
+    statement = (f"INSERT INTO {preparer.format_table(table)} "
+                 f"({', '.join(preparer.quote(c.name) for c in table.columns)}) "
+                 f"VALUES ({', '.join([placeholder] * len(table.columns))})")
+    cursor = conn.connection.dbapi_connection.cursor()
+    return lambda batch: cursor.executemany(statement, batch)
+
+
 def identity_columns(tables: Iterable[Table]) -> Iterator[tuple[Table, Any]]:
     """(table, column) for each table whose single-column primary key is an identity (autoincrement)."""
     for table in tables:

@@ -66,6 +66,7 @@ from sublarr.core.schema import legacy_now
 from sublarr.drivers.base import (
     StorageDriver,
     StorageFeatures,
+    executemany_writer,
     find_tool,
     identity_columns,
     private_file,
@@ -393,18 +394,8 @@ class MariadbStorage(StorageDriver):
     # -- bulk work ------------------------------------------------------------------------------
 
     def bulk_writer(self, conn: Connection, table: sa.Table) -> Callable[[list[tuple]], None]:
-        if not all(isinstance(c.type, (sa.Integer, sa.String, sa.Float)) for c in table.columns):
-            return super().bulk_writer(conn, table)
-        preparer = conn.dialect.identifier_preparer
-        statement = (f"INSERT INTO {preparer.format_table(table)} "
-                     f"({', '.join(preparer.quote(c.name) for c in table.columns)}) "
-                     f"VALUES ({', '.join(['%s'] * len(table.columns))})")
-        cursor = conn.connection.dbapi_connection.cursor()
-
-        def insert_many(batch: list[tuple]) -> None:
-            cursor.executemany(statement, batch)  # MySQLdb sends it as multi-row INSERTs
-
-        return insert_many
+        # MySQLdb turns an executemany INSERT into multi-row INSERT statements
+        return executemany_writer(conn, table) or super().bulk_writer(conn, table)
 
     @contextlib.contextmanager
     def foreign_keys_off(self, conn: Connection) -> Iterator[Connection]:

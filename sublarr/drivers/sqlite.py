@@ -25,7 +25,13 @@ from sqlalchemy.ext.compiler import compiles
 
 from sublarr.core.hookspecs import hookimpl
 from sublarr.core.schema import BigId, DeclaredText, Real, legacy_current_timestamp, legacy_now
-from sublarr.drivers.base import StorageDriver, StorageFeatures, identity_columns, private_file
+from sublarr.drivers.base import (
+    StorageDriver,
+    StorageFeatures,
+    executemany_writer,
+    identity_columns,
+    private_file,
+)
 
 _BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED", "EXCLUSIVE": "BEGIN EXCLUSIVE"}
 
@@ -57,8 +63,6 @@ def _legacy_current_timestamp(element, compiler, **kw):
     return "CURRENT_TIMESTAMP"
 
 
-# plain integer/float/text columns go to the driver as they are (no per-row type processing)
-_PLAIN = (sa.Integer, sa.String, sa.Float)
 
 
 class SqliteStorage(StorageDriver):
@@ -136,20 +140,7 @@ class SqliteStorage(StorageDriver):
         return self.read_options()
 
     def bulk_writer(self, conn: Connection, table: sa.Table) -> Callable[[list[tuple]], None]:
-        if not all(isinstance(c.type, _PLAIN) for c in table.columns):
-            return super().bulk_writer(conn, table)
-        preparer = conn.dialect.identifier_preparer
-        statement = (f"INSERT INTO {preparer.format_table(table)} "
-                     f"({', '.join(preparer.quote(c.name) for c in table.columns)}) "
-                     f"VALUES ({', '.join('?' * len(table.columns))})")
-        cursor = conn.connection.dbapi_connection.cursor()
-
-        def insert_many(batch: list[tuple]) -> None:
-            # The same DBAPI connection, so the same transaction; plain tuples skip SQLAlchemy's
-            # per-row dict and parameter processing, which these column types do not need.
-            cursor.executemany(statement, batch)
-
-        return insert_many
+        return executemany_writer(conn, table) or super().bulk_writer(conn, table)
 
     @contextlib.contextmanager
     def foreign_keys_off(self, conn: Connection) -> Iterator[Connection]:
