@@ -130,6 +130,26 @@ class StorageDriver(abc.ABC):
         (``db copy`` source, checksums). Default: REPEATABLE READ."""
         return {**self.read_options(), "isolation_level": "REPEATABLE READ"}
 
+    def is_conflict(self, exc: BaseException) -> bool:
+        """True when ``exc`` means the engine rolled the whole transaction back as a deadlock victim
+        (or a serialization failure): running the same idempotent transaction again is safe."""
+        return False
+
+    def retry_conflicts(self, transaction: Callable[[], Any], attempts: int = 5) -> Any:
+        """Run ``transaction()`` (one complete, idempotent transaction), again when it lost a
+        deadlock or serialization conflict (``is_conflict``), after a short random pause."""
+        import random
+        import time
+
+        for attempt in range(1, attempts + 1):
+            try:
+                return transaction()
+            except Exception as exc:
+                if attempt == attempts or not self.is_conflict(exc):
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+        raise AssertionError("unreachable")
+
     def write_lock(self) -> contextlib.AbstractContextManager:
         """Held around each write transaction of this process (SQLite queues its writers here)."""
         return contextlib.nullcontext()

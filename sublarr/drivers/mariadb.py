@@ -374,6 +374,11 @@ class MariadbStorage(StorageDriver):
             if (major, minor) < (10, 5):
                 raise SublarrError(f"MariaDB {version} is too old: sublarr needs MariaDB 10.5 or newer")
 
+    def is_conflict(self, exc: BaseException) -> bool:
+        # 1213: InnoDB chose this transaction as a deadlock victim and rolled all of it back
+        orig = getattr(exc, "orig", exc)
+        return bool(getattr(orig, "args", None)) and orig.args[0] == 1213
+
     # -- statements -----------------------------------------------------------------------------
 
     def upsert(self, table: sa.Table, values: Mapping[str, Any] | None, key: Sequence[str],

@@ -96,6 +96,10 @@ class PostgresqlStorage(StorageDriver):
             connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
             connection.commit()
 
+    def is_conflict(self, exc: BaseException) -> bool:
+        # deadlock_detected, serialization_failure: the transaction was rolled back whole
+        return getattr(getattr(exc, "orig", exc), "pgcode", None) in ("40P01", "40001")
+
     def snapshot_options(self) -> dict[str, Any]:
         return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 

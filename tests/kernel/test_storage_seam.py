@@ -107,3 +107,51 @@ def test_no_bound_value_in_a_database_error(kernel, caplog) -> None:
     assert secret not in str(failed.value)
     assert "parameters hidden" in str(failed.value)
     assert secret not in caplog.text
+
+
+@pytest.mark.parametrize("storage", ["postgresql", "mariadb"])
+def test_a_real_deadlock_is_a_conflict_and_is_retried(storage, empty_database) -> None:
+    """Two transactions that lock two rows in opposite order: the engine rolls one back, the driver
+    recognises it (``is_conflict``), and ``retry_conflicts`` runs that whole transaction again."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from tests.conftest import boot
+
+    kernel = boot(empty_database(storage))
+    try:
+        from sublarr.plugins import config
+
+        config.save_config_entry("a", "0")
+        config.save_config_entry("b", "0")
+        entries = sa.table("config_entries", sa.column("key"), sa.column("value"))
+        both_locked_one = threading.Barrier(2)
+        attempts = []
+
+        def transaction(first: str, second: str) -> None:
+            attempts.append(first)
+            with kernel.engine.begin() as conn:
+                conn.execute(entries.update().where(entries.c.key == first).values(value="1"))
+                if len(attempts) <= 2:
+                    both_locked_one.wait(10)  # the first round: each holds one row, then wants the other
+                conn.execute(entries.update().where(entries.c.key == second).values(value="2"))
+
+        failures: list[BaseException] = []
+
+        def run(first: str, second: str) -> None:
+            try:
+                kernel.storage.retry_conflicts(lambda: transaction(first, second))
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=run, args=pair) for pair in (("a", "b"), ("b", "a"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert failures == []
+        assert len(attempts) == 3  # two first tries, one of them lost the deadlock and ran again
+        assert kernel.storage.is_conflict(ValueError("not a database error")) is False
+    finally:
+        kernel.close()

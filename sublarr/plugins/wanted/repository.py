@@ -203,13 +203,22 @@ class WantedRepository(Repository):
             return []
         rows = [latest[key] for key in sorted(latest)]
         ids: dict[tuple, int] = {}
-        with self.write() as conn:
-            for batch in _chunks(rows, self._upsert.rows_per_batch):
-                returned = self._upsert.run(conn, batch)
-                if not self._upsert.returning:  # SQLite < 3.35: no RETURNING, look the ids up
-                    paths = list({row[_IDENTITY_AT[0]] for row in batch})
-                    returned = conn.execute(select(c.id, *(c[n] for n in IDENTITY)).where(c.file_path.in_(paths)))
-                ids.update(((path, language, kind), id_) for id_, path, language, kind in returned)
+
+        def write_all() -> None:
+            ids.clear()
+            with self.write() as conn:
+                for batch in _chunks(rows, self._upsert.rows_per_batch):
+                    returned = self._upsert.run(conn, batch)
+                    if not self._upsert.returning:  # no RETURNING (old SQLite, MySQL): look the ids up
+                        paths = list({row[_IDENTITY_AT[0]] for row in batch})
+                        returned = conn.execute(select(c.id, *(c[n] for n in IDENTITY))
+                                                .where(c.file_path.in_(paths)))
+                    ids.update(((path, language, kind), id_) for id_, path, language, kind in returned)
+
+        # The whole scan is one idempotent transaction: where the engine still picks it as a deadlock
+        # victim (MariaDB locks key ranges in hash order, not in the identity order used here), it is
+        # rolled back whole and simply run again.
+        self.storage.retry_conflicts(write_all)
         self.kernel.storage.after_bulk_write(wanted.name, len(rows))
         return [ids[key] for key in keys]
 
