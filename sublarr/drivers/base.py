@@ -38,6 +38,9 @@ class StorageFeatures:
     upsert_returning: bool = True
     #: the database is one local file (``path``) that can be adopted, snapshotted and swapped
     file_based: bool = False
+    #: every foreign key needs an index on its columns: the engine makes one (named after the key)
+    #: when there is none, and refuses to drop the last index that serves a key (InnoDB)
+    foreign_key_index: bool = False
 
 
 class StorageDriver(abc.ABC):

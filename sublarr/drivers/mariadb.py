@@ -318,7 +318,8 @@ class MariadbStorage(StorageDriver):
     name = "mariadb"
     schemes = ("mariadb", "mysql")
     description = "MariaDB / MySQL server (mysqlclient)"
-    features = StorageFeatures(transactional_ddl=False, binary_text=True, upsert_returning=True)
+    features = StorageFeatures(transactional_ddl=False, binary_text=True, upsert_returning=True,
+                               foreign_key_index=True)
     backup_suffix = ".sql"
     insert_module = "sqlalchemy.dialects.mysql"
 

@@ -58,9 +58,14 @@ def _ensure_cascade(table: str) -> None:
 
 
 def _needs_foreign_key_index() -> bool:
-    """MariaDB/MySQL: a foreign key needs an index on its columns; InnoDB creates one named after the
-    key when there is none and drops it silently once another index serves the key."""
-    return op.get_bind().dialect.name in ("mariadb", "mysql")
+    """Whether the engine keeps an index per foreign key (``StorageFeatures.foreign_key_index``:
+    InnoDB creates one named after the key when there is none and refuses to drop the last one)."""
+    from sublarr.drivers.base import storage_for
+
+    try:
+        return storage_for(op.get_bind()).features.foreign_key_index
+    except LookupError:  # a connection no storage driver built (not one the kernel migrates)
+        return False
 
 
 def upgrade() -> None:
