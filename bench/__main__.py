@@ -34,53 +34,42 @@ if REDIS.endswith("/15"):
     REDIS = REDIS[:-3] + "/14"  # never share the test suite's Redis database
 
 
-def pg_admin():
-    url = make_url(PG_ADMIN).set(drivername="postgresql+psycopg2")
-    return create_engine(url, isolation_level="AUTOCOMMIT")
+# scratch database per server: (admin URL, admin DBAPI, keep the admin URL's database, URL scheme for the
+# kernel, CREATE, version query, DROP)
+SERVERS = {
+    "postgresql": (PG_ADMIN, "postgresql+psycopg2", True, "postgresql", 'CREATE DATABASE "{}"',
+                   "SHOW server_version", 'DROP DATABASE IF EXISTS "{}" WITH (FORCE)'),
+    "mariadb": (MARIADB_ADMIN, "mysql+mysqldb", False, "mariadb", "CREATE DATABASE `{}` CHARACTER SET utf8mb4",
+                "SELECT VERSION()", "DROP DATABASE IF EXISTS `{}`"),
+}
 
 
-def make_pg_database() -> tuple[str | None, str]:
+def _admin(server: str):
+    admin_url, dbapi, keep_database, *_ = SERVERS[server]
+    url = make_url(admin_url).set(drivername=dbapi)
+    return create_engine(url if keep_database else url.set(database=None), isolation_level="AUTOCOMMIT",
+                         connect_args={"connect_timeout": 5})
+
+
+def make_database(server: str) -> tuple[str | None, str]:
+    """A scratch database on ``server`` for this run: (its URL, the server version), or (None, why not)."""
+    admin_url, _dbapi, _keep, scheme, create, version_sql, _drop = SERVERS[server]
     name = f"sublarr_bench_{os.getpid()}"
     try:
-        engine = pg_admin()
+        engine = _admin(server)
         with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-            version = conn.execute(text("SHOW server_version")).scalar()
+            conn.execute(text(create.format(name)))
+            version = conn.execute(text(version_sql)).scalar()
         engine.dispose()
     except Exception as exc:
         return None, f"not reachable ({str(exc).splitlines()[0]})"
-    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), version
+    return make_url(admin_url).set(drivername=scheme, database=name).render_as_string(hide_password=False), version
 
 
-def drop_pg_database(url: str) -> None:
-    engine = pg_admin()
+def drop_database(server: str, url: str) -> None:
+    engine = _admin(server)
     with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    engine.dispose()
-
-
-def mariadb_admin():
-    url = make_url(MARIADB_ADMIN).set(drivername="mysql+mysqldb", database=None)
-    return create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-
-
-def make_mariadb_database() -> tuple[str | None, str]:
-    name = f"sublarr_bench_{os.getpid()}"
-    try:
-        engine = mariadb_admin()
-        with engine.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-            version = conn.execute(text("SELECT VERSION()")).scalar()
-        engine.dispose()
-    except Exception as exc:
-        return None, f"not reachable ({str(exc).splitlines()[0]})"
-    return make_url(MARIADB_ADMIN).set(drivername="mariadb", database=name).render_as_string(hide_password=False), version
-
-
-def drop_mariadb_database(url: str) -> None:
-    engine = mariadb_admin()
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{make_url(url).database}`"))
+        conn.execute(text(SERVERS[server][-1].format(make_url(url).database)))
     engine.dispose()
 
 
@@ -194,8 +183,8 @@ def main() -> int:
         sizes = [int(size) for size in args.sizes.split(",")]
     if args.repeat:
         repeat = args.repeat
-    pg_url, pg_version = make_pg_database()
-    mariadb_url, mariadb_version = make_mariadb_database()
+    pg_url, pg_version = make_database("postgresql")
+    mariadb_url, mariadb_version = make_database("mariadb")
     redis_url, redis_ver = redis_version()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sublarr-bench-") as folder:
@@ -205,9 +194,9 @@ def main() -> int:
             results = run_all(env, selected, folder)
         finally:
             if pg_url:
-                drop_pg_database(pg_url)
+                drop_database("postgresql", pg_url)
             if mariadb_url:
-                drop_mariadb_database(mariadb_url)
+                drop_database("mariadb", mariadb_url)
     elapsed = time.perf_counter() - started
     for m in results:
         time_ratio = (1 / m.ratio if m.unit == "ops/s" else m.ratio) if m.ratio else None

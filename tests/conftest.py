@@ -184,28 +184,30 @@ class MariadbServer:
             conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
 
 
+def _open_server(what: str, make, url: str, list_ours: str):
+    """Connect to a test server (skip or, in CI, fail when it is not reachable) and drop the
+    databases that interrupted runs left behind."""
+    try:
+        server = make(url)
+        with server.admin.connect() as conn:
+            names = conn.execute(text(list_ours)).scalars().all()
+    except Exception as exc:
+        server_missing(what, f"{make_url(url).render_as_string()}: {str(exc).splitlines()[0]}")
+    drop_leftovers(server, names)
+    return server
+
+
 @pytest.fixture(scope="session")
 def mariadb_server():
-    try:
-        server = MariadbServer(MARIADB_URL)
-        with server.admin.connect() as conn:
-            names = conn.execute(text("SHOW DATABASES LIKE 'sublarr\\_%'")).scalars().all()
-    except Exception as exc:
-        server_missing("MariaDB", f"{make_url(MARIADB_URL).render_as_string()}: {str(exc).splitlines()[0]}")
-    drop_leftovers(server, names)
+    server = _open_server("MariaDB", MariadbServer, MARIADB_URL, "SHOW DATABASES LIKE 'sublarr\\_%'")
     yield server
     server.admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def pg_server():
-    try:
-        server = PostgresServer(PG_URL)
-        with server.admin.connect() as conn:
-            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'sublarr\\_%'")).scalars().all()
-    except Exception as exc:
-        server_missing("PostgreSQL", f"{make_url(PG_URL).render_as_string()}: {str(exc).splitlines()[0]}")
-    drop_leftovers(server, names)
+    server = _open_server("PostgreSQL", PostgresServer, PG_URL,
+                          "SELECT datname FROM pg_database WHERE datname LIKE 'sublarr\\_%'")
     yield server
     server.admin.dispose()
 

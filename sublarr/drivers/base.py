@@ -279,6 +279,23 @@ def storage_for(conn: Connection | Engine) -> StorageDriver:
         engine = proxied
 
 
+@contextlib.contextmanager
+def switched(conn: Connection, off: Callable[[], Any], on: Callable[[], Any]) -> Iterator[Connection]:
+    """``off()`` now and ``on()`` when the block succeeds (a session setting such as foreign-key
+    checks); a block that fails invalidates the connection, so it never goes back to the pool
+    with the setting off."""
+    off()
+    ok = False
+    try:
+        yield conn
+        ok = True
+    finally:
+        if ok:
+            on()
+        else:
+            conn.invalidate()
+
+
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 

@@ -71,6 +71,7 @@ from sublarr.drivers.base import (
     identity_columns,
     private_file,
     run_tool,
+    switched,
     upsert_assignments,
 )
 
@@ -194,19 +195,17 @@ def _hash_unique(compiler, name: str, columns: Sequence[sa.Column], add: str = "
 
 
 @_for_dialects(PrimaryKeyConstraint)
-def _primary_key(constraint, compiler, **kw):
-    columns = list(constraint.columns)
-    if not any(_is_text(c) for c in columns):
-        return compiler.visit_primary_key_constraint(constraint, **kw)
-    return _hash_unique(compiler, constraint.name or f"pk_{constraint.table.name}", columns)
-
-
 @_for_dialects(UniqueConstraint)
-def _unique(constraint, compiler, **kw):
+def _key(constraint, compiler, **kw):
+    """A primary or unique key over text becomes a hashed unique key (see the module doc)."""
     columns = list(constraint.columns)
+    primary = isinstance(constraint, PrimaryKeyConstraint)
     if not any(_is_text(c) for c in columns):
-        return compiler.visit_unique_constraint(constraint, **kw)
-    return _hash_unique(compiler, constraint.name or f"uq_{constraint.table.name}_{columns[0].name}", columns)
+        visit = compiler.visit_primary_key_constraint if primary else compiler.visit_unique_constraint
+        return visit(constraint, **kw)
+    table = constraint.table.name
+    return _hash_unique(compiler, constraint.name or (f"pk_{table}" if primary else f"uq_{table}_{columns[0].name}"),
+                        columns)
 
 
 @_for_dialects(AddConstraint)
@@ -403,22 +402,13 @@ class MariadbStorage(StorageDriver):
         # MySQLdb turns an executemany INSERT into multi-row INSERT statements
         return executemany_writer(conn, table) or super().bulk_writer(conn, table)
 
-    @contextlib.contextmanager
-    def foreign_keys_off(self, conn: Connection) -> Iterator[Connection]:
-        conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
-        if conn.in_transaction():
-            conn.commit()
-        ok = False
-        try:
-            yield conn
-            ok = True
-        finally:
-            if ok:
-                conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
-                if conn.in_transaction():
-                    conn.commit()
-            else:
-                conn.invalidate()  # never hand a connection with foreign keys off back to the pool
+    def foreign_keys_off(self, conn: Connection) -> contextlib.AbstractContextManager[Connection]:
+        def switch(value: int) -> None:
+            conn.exec_driver_sql(f"SET SESSION foreign_key_checks = {value}")
+            if conn.in_transaction():
+                conn.commit()
+
+        return switched(conn, lambda: switch(0), lambda: switch(1))
 
     def read_counters(self, conn: Connection, tables: Iterable[sa.Table]) -> dict[str, int]:
         counters = {}

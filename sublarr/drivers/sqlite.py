@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from sublarr.drivers.base import (
     executemany_writer,
     identity_columns,
     private_file,
+    switched,
 )
 
 _BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED", "EXCLUSIVE": "BEGIN EXCLUSIVE"}
@@ -142,20 +143,11 @@ class SqliteStorage(StorageDriver):
     def bulk_writer(self, conn: Connection, table: sa.Table) -> Callable[[list[tuple]], None]:
         return executemany_writer(conn, table) or super().bulk_writer(conn, table)
 
-    @contextlib.contextmanager
-    def foreign_keys_off(self, conn: Connection) -> Iterator[Connection]:
+    def foreign_keys_off(self, conn: Connection) -> contextlib.AbstractContextManager[Connection]:
         # PRAGMA foreign_keys is ignored inside a transaction: set it on the raw connection first.
         raw = conn.connection.dbapi_connection
-        raw.execute("PRAGMA foreign_keys=OFF")
-        ok = False
-        try:
-            yield conn
-            ok = True
-        finally:
-            if ok:
-                raw.execute("PRAGMA foreign_keys=ON")
-            else:
-                conn.invalidate()  # never hand a connection with foreign keys off back to the pool
+        return switched(conn, lambda: raw.execute("PRAGMA foreign_keys=OFF"),
+                        lambda: raw.execute("PRAGMA foreign_keys=ON"))
 
     def foreign_key_problems(self, conn: Connection) -> list[str]:
         return sorted({row[0] for row in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()})
