@@ -75,7 +75,9 @@ def test_setsid_and_double_forked_grandchildren_are_killed_on_success(make_scrip
     body = (f'setsid sh -c \'echo $$ >> "{pids}"; exec sleep 300\' </dev/null >/dev/null 2>&1 &\n'
             f'( sh -c \'echo $$ >> "{pids}"; exec sleep 300\' </dev/null >/dev/null 2>&1 & ) \n'
             f'( setsid sh -c \'sh -c "echo \\$\\$ >> {pids}; exec sleep 300" & \' </dev/null >/dev/null 2>&1 & )\n'
-            f'while [ "$(wc -l < "{pids}")" -lt 3 ]; do sleep 0.05; done\nexit 0')
+            # The file may not exist yet: `wc -l < missing` would end the loop at once (the test
+            # then raced the supervisor's kill against the children's own writes).
+            f'while [ "$(cat "{pids}" 2>/dev/null | wc -l)" -lt 3 ]; do sleep 0.05; done\nexit 0')
     script = make_script("escape.sh", body)
     try:
         started = time.monotonic()
