@@ -468,6 +468,27 @@ class JobStatus(str, enum.Enum):
 TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
+def job_status(value: JobStatus | str | None) -> JobStatus | None:
+    """``value`` as a JobStatus (None stays None); ValueError naming the valid statuses otherwise."""
+    if value is None or isinstance(value, JobStatus):
+        return value
+    try:
+        return JobStatus(value)
+    except ValueError:
+        raise ValueError(f"unknown job status {value!r}; one of {', '.join(s.value for s in JobStatus)}") from None
+
+
+def newest_first(jobs: Iterable[JobInfo], limit: int) -> list[JobInfo]:
+    """The ``limit`` jobs that changed last (completed, else started, else enqueued), newest first."""
+    import heapq
+
+    return heapq.nlargest(max(limit, 0), jobs, key=lambda j: j.completed_at or j.started_at or j.enqueued_at or "")
+
+
+#: what ``retry_job`` runs again
+RETRYABLE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
+
+
 @dataclass
 class JobInfo:
     id: str
@@ -493,7 +514,9 @@ class QueueDriver(abc.ABC):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
-    # True when jobs run in separate `sublarr worker` processes, not inside `sublarr run`.
+    # True when jobs run in separate `sublarr worker` processes, not inside `sublarr run`: the jobs
+    # then live outside any one process, so `sublarr jobs` and `sublarr status` in another process
+    # see them. False (memory): only the process that enqueued them knows them.
     worker_processes: ClassVar[bool] = False
 
     def __init__(self, settings: Settings):
@@ -529,6 +552,22 @@ class QueueDriver(abc.ABC):
 
     @abc.abstractmethod
     def clear_failed(self) -> int: ...
+
+    def list_jobs(self, status: JobStatus | str | None = None, limit: int = 50) -> list[JobInfo]:
+        """Up to ``limit`` known jobs (of one ``status``, or all), the most recently changed first
+        (by completion, else start, else enqueue time). Finished jobs are known for
+        ``queue_job_retention_seconds``. Raises ValueError for an unknown status."""
+        raise NotImplementedError(f"queue driver {self.name!r} cannot list its jobs")
+
+    def retry_job(self, job_id: str) -> bool:
+        """Queue a failed or cancelled job again, under the same id, with the same function and
+        arguments; False when there is no such job or it is not failed or cancelled."""
+        raise NotImplementedError(f"queue driver {self.name!r} cannot retry jobs")
+
+    def job_counts(self) -> dict[str, int]:
+        """How many jobs are ``queued``, ``running`` and ``failed`` (retained) now, each counted
+        without reading the jobs themselves."""
+        raise NotImplementedError(f"queue driver {self.name!r} cannot count its jobs")
 
     @abc.abstractmethod
     def info(self) -> dict[str, Any]:

@@ -13,11 +13,13 @@ finished jobs sit in a deque in the order they finished. Their finish times are 
 in order too, and pruning by ``queue_job_retention_seconds`` pops expired jobs from the
 deque's head and stops at the first one that is not: no walk over every job ever run.
 Retention 0 drops a job from the books as it finishes. Timestamps are kept as floats and
-formatted only when a job is read.
+formatted only when a job is read. A failed or cancelled job keeps its function and arguments
+while it is retained, so that ``retry_job`` can run it again.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import secrets
 import threading
@@ -32,7 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 from sublarr.core.errors import QueueUnavailable
 from sublarr.core.timeutil import fmt
-from sublarr.drivers.base import TERMINAL_STATUSES, JobInfo, JobStatus, QueueDriver
+from sublarr.drivers.base import (
+    RETRYABLE_STATUSES,
+    TERMINAL_STATUSES,
+    JobInfo,
+    JobStatus,
+    QueueDriver,
+    job_status,
+)
 
 if TYPE_CHECKING:
     from sublarr.core.settings import Settings
@@ -46,7 +55,7 @@ class _Entry:
     """One job's state. Only changed under the queue's lock; read through ``_snapshot``."""
 
     __slots__ = ("id", "func_name", "status", "enqueued_at", "started_at", "completed_at", "result", "error",
-                 "meta", "future", "finished")
+                 "meta", "future", "finished", "call")
 
     def __init__(self, job_id: str, func_name: str):
         self.id = job_id
@@ -60,6 +69,9 @@ class _Entry:
         self.meta: dict[str, Any] | None = None
         self.future: Future | None = None  # while queued only: cancel_job() and close() need it
         self.finished = 0.0  # MemoryQueue._clock() when the job reached a terminal status (for pruning)
+        # (func, args, kwargs) while the job may still be run: queued, running, and once failed or
+        # cancelled (retry_job runs it again); a completed job lets go of its arguments.
+        self.call: tuple[Callable[..., Any], tuple, dict] | None = None
 
 
 def _func_name(func: Callable[..., Any]) -> str:
@@ -114,15 +126,18 @@ class MemoryQueue(QueueDriver):
                 raise QueueUnavailable("the memory queue is closed: job not enqueued")
             self._prune_locked(self._clock())
             existing = self._jobs.get(job_id)
-            if existing is not None:
-                if existing.status not in TERMINAL_STATUSES:
-                    raise ValueError(f"job id {job_id!r} is already {existing.status}")
-                self._failed.pop(job_id, None)  # replaced: its record leaves the books (the deque's goes stale)
-            entry = _Entry(job_id, func_name)
-            self._jobs[job_id] = self._queued[job_id] = entry
-            # submit() under our lock is safe: the executor never calls back into this object.
-            entry.future = self._pool_locked().submit(self._run, entry, func, args, kwargs)
+            if existing is not None and existing.status not in TERMINAL_STATUSES:
+                raise ValueError(f"job id {job_id!r} is already {existing.status}")
+            self._submit_locked(_Entry(job_id, func_name), func, args, kwargs)
         return job_id
+
+    def _submit_locked(self, entry: _Entry, func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        """Put ``entry`` on the books as queued (replacing a finished job of the same id) and submit it."""
+        self._failed.pop(entry.id, None)  # a replaced job leaves the books (its deque entry goes stale)
+        self._jobs[entry.id] = self._queued[entry.id] = entry
+        entry.call = (func, args, kwargs)
+        # submit() under our lock is safe: the executor never calls back into this object.
+        entry.future = self._pool_locked().submit(self._run, entry, func, args, kwargs)
 
     def _run(self, entry: _Entry, func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         with self._lock:
@@ -153,6 +168,8 @@ class MemoryQueue(QueueDriver):
         entry.result = result
         entry.error = error
         entry.future = None
+        if status not in RETRYABLE_STATUSES:
+            entry.call = None
         entry.finished = now = self._clock()
         if self.retention <= 0:
             if self._jobs.get(entry.id) is entry:
@@ -188,6 +205,33 @@ class MemoryQueue(QueueDriver):
         if future is not None:
             future.cancel()
         return True
+
+    def retry_job(self, job_id: str) -> bool:
+        with self._lock:
+            if self._closed:
+                raise QueueUnavailable("the memory queue is closed: job not queued again")
+            self._prune_locked(self._clock())
+            old = self._jobs.get(job_id)
+            if old is None or old.status not in RETRYABLE_STATUSES or old.call is None:
+                return False
+            self._submit_locked(_Entry(job_id, old.func_name), *old.call)
+        return True
+
+    def list_jobs(self, status: JobStatus | str | None = None, limit: int = 50) -> list[JobInfo]:
+        wanted = job_status(status)
+        with self._lock:
+            self._prune_locked(self._clock())
+            books = {JobStatus.QUEUED: self._queued, JobStatus.RUNNING: self._running,
+                     JobStatus.FAILED: self._failed}.get(wanted, self._jobs)  # type: ignore[arg-type]
+            entries = (e for e in books.values() if wanted is None or e.status is wanted)
+            latest = heapq.nlargest(max(limit, 0), entries,
+                                    key=lambda e: e.completed_at or e.started_at or e.enqueued_at)
+            return [self._snapshot(e) for e in latest]
+
+    def job_counts(self) -> dict[str, int]:
+        with self._lock:
+            self._prune_locked(self._clock())
+            return {"queued": len(self._queued), "running": len(self._running), "failed": len(self._failed)}
 
     def queue_length(self) -> int:
         with self._lock:

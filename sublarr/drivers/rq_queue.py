@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sublarr.core.errors import QueueUnavailable
 from sublarr.core.secrets import mask_url, scrub
 from sublarr.core.timeutil import fmt
-from sublarr.drivers.base import JobInfo, JobStatus, QueueDriver
+from sublarr.drivers.base import JobInfo, JobStatus, QueueDriver, job_status, newest_first
 
 if TYPE_CHECKING:
     from sublarr.core.settings import Settings
@@ -81,6 +81,31 @@ def check_importable(func: Callable[..., Any]) -> None:
         raise ValueError(f"cannot enqueue {shown}: a worker could not import it ({exc})") from None
     if getattr(obj, "__func__", obj) is not target:
         raise ValueError(f"cannot enqueue {shown}: the name {shown!r} refers to another object in its module")
+
+
+def import_problem(func_name: str) -> str:
+    """Why ``func_name`` (``module.qualname``) cannot be imported in this process, in words."""
+    parts = func_name.split(".")
+    obj: Any = None
+    for n, part in enumerate(parts, 1):
+        if obj is not None and hasattr(obj, part):
+            obj = getattr(obj, part)
+            continue
+        owner = ".".join(parts[:n - 1])
+        if obj is not None and not inspect.ismodule(obj):
+            return f"{owner} has no attribute {part!r}"
+        name = ".".join(parts[:n])
+        try:
+            obj = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # the module exists but imports something missing
+                return f"importing module {name!r} failed: {type(exc).__name__}: {exc}"
+            if obj is None:
+                return f"no module named {name!r} on this worker's path"
+            return f"module {owner!r} has no attribute {part!r}"
+        except Exception as exc:  # the module itself raised while being imported
+            return f"importing module {name!r} failed: {type(exc).__name__}: {exc}"
+    return "it imports here now (was the module installed after the job failed?)"
 
 
 def _ts(moment: datetime | None) -> str | None:
@@ -204,6 +229,79 @@ class RqQueue(QueueDriver):
                 return False
         return True
 
+    def retry_job(self, job_id: str) -> bool:
+        from rq.exceptions import InvalidJobOperation, NoSuchJobError
+        from rq.job import Job
+        from rq.registry import CanceledJobRegistry, FailedJobRegistry
+
+        with self._redis("job not queued again"):
+            try:
+                job = Job.fetch(job_id, connection=self._connection)
+            except NoSuchJobError:
+                return False
+            if self._status(job) not in (JobStatus.FAILED, JobStatus.CANCELLED):
+                return False
+            # A stopped job sits in the failed registry, a cancelled one in the cancelled registry;
+            # requeue() moves it from there back onto its queue under the same id.
+            for registry in (FailedJobRegistry(queue=self._queue), CanceledJobRegistry(queue=self._queue)):
+                try:
+                    registry.requeue(job)
+                except InvalidJobOperation:
+                    continue
+                return True
+        return False
+
+    def list_jobs(self, status: JobStatus | str | None = None, limit: int = 50) -> list[JobInfo]:
+        from rq.registry import (
+            CanceledJobRegistry,
+            DeferredJobRegistry,
+            FinishedJobRegistry,
+            ScheduledJobRegistry,
+        )
+
+        wanted = job_status(status)
+        if limit <= 0:
+            return []
+        found: list[JobInfo] = []
+        with self._redis("cannot list jobs"):
+            if wanted in (None, JobStatus.QUEUED):
+                # The queue is a list, newest last; deferred and scheduled jobs count as queued too.
+                ids = [m.decode() for m in self._connection.lrange(self._queue.key, -limit, -1)]
+                for registry in (DeferredJobRegistry, ScheduledJobRegistry):
+                    ids += self._newest_ids(registry(queue=self._queue).key, limit)
+                found += self._infos(list(dict.fromkeys(ids)))
+            if wanted in (None, JobStatus.RUNNING):
+                found += self.active_jobs()
+            if wanted in (None, JobStatus.FAILED):
+                found += self.failed_jobs(limit)
+            for kind, registry in ((JobStatus.COMPLETED, FinishedJobRegistry),
+                                   (JobStatus.CANCELLED, CanceledJobRegistry)):
+                if wanted in (None, kind):
+                    found += self._infos(self._newest_ids(registry(queue=self._queue).key, limit))
+        unique = {job.id: job for job in found}.values()
+        return newest_first((job for job in unique if wanted is None or job.status is wanted), limit)
+
+    def _newest_ids(self, key: str, limit: int) -> list[str]:
+        """The ``limit`` members of a registry with the highest scores (the latest, as RQ scores them)."""
+        return [m.decode() for m in self._connection.zrevrange(key, 0, limit - 1)]
+
+    def job_counts(self) -> dict[str, int]:
+        from rq.registry import (
+            DeferredJobRegistry,
+            FailedJobRegistry,
+            ScheduledJobRegistry,
+            StartedJobRegistry,
+        )
+
+        with self._redis("cannot count jobs"):
+            queued = self._queue.count
+            queued += sum(self._connection.zcard(r(queue=self._queue).key)
+                          for r in (DeferredJobRegistry, ScheduledJobRegistry))
+            running = len(set(StartedJobRegistry(queue=self._queue).get_job_ids(cleanup=False)))
+            # Failed entries are scored by their expiry: count those not expired yet.
+            failed = self._connection.zcount(FailedJobRegistry(queue=self._queue).key, time.time(), "+inf")
+        return {"queued": queued, "running": running, "failed": failed}
+
     def queue_length(self) -> int:
         with self._redis("cannot read the queue length"):
             return self._queue.count
@@ -322,7 +420,8 @@ class RqQueue(QueueDriver):
             previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
             try:
                 worker = _worker_class(kind)(
-                    [self.queue_name], connection=self._connect(), sublarr_stop=stop, sublarr_main=in_main)
+                    [self.queue_name], connection=self._connect(), job_class=_job_class(),
+                    sublarr_stop=stop, sublarr_main=in_main)
                 # Unregister the workers lost in an outage now that Redis answers again, so that
                 # info() does not count them until their registration expires (worker_ttl, 7 min).
                 while lost:
@@ -366,6 +465,29 @@ class RqQueue(QueueDriver):
                     return
                 time.sleep(_STEP)
             backoff = min(backoff * 2, _RESTART_BACKOFF_MAX)
+
+
+@functools.cache
+def _job_class() -> type:
+    """RQ's Job, except that a function the worker cannot import fails the job with a message
+    that says so and what to do (RQ says only "Invalid attribute name: myjobs.work")."""
+    from rq.job import Job
+
+    class SublarrJob(Job):
+        @property
+        def func(self):
+            try:
+                return super().func
+            except (ValueError, ImportError, AttributeError):
+                if self.instance is not None or not self.func_name:
+                    raise
+                raise ImportError(
+                    f"cannot load job function {self.func_name!r} in this `sublarr worker`: "
+                    f"{import_problem(self.func_name)}; job functions must be defined at module level in a "
+                    f"module that every `sublarr worker` can import (an installed package or plugin, or a "
+                    f"module on the worker's PYTHONPATH)") from None
+
+    return SublarrJob
 
 
 @functools.cache

@@ -22,6 +22,13 @@ def fail(message: str) -> None:
     raise ValueError(message)
 
 
+def fail_unless_exists(path: str) -> str:
+    """Fails until the file ``path`` exists (a job that a retry can fix)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"not there yet: {path}")
+    return path
+
+
 def wait_for_gate(name: str, timeout: float = 10.0) -> str:
     """Block until the test opens gate ``name`` (raises after ``timeout`` so nothing hangs forever)."""
     if not gate(name).wait(timeout):

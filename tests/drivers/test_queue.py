@@ -227,6 +227,67 @@ def test_memory_work_returns_when_stop_is_true():
     queue.close()
 
 
+def test_list_jobs_by_status_newest_first_and_counts(make_queue, queue_kind):
+    queue = make_queue(queue_workers=1)
+    done = queue.enqueue(jobs.add, 1, 1)
+    drain(queue)
+    wait_for(queue, done)
+    failed = queue.enqueue(jobs.fail, "listed")
+    drain(queue)
+    wait_for(queue, failed)
+    gate = _gate_name()
+    running = []
+    if queue_kind == "memory":  # RQ jobs run only while a worker drains the queue
+        running = [queue.enqueue(jobs.wait_for_gate, gate)]
+        wait_for(queue, running[0], statuses={JobStatus.RUNNING})
+    try:
+        waiting = queue.enqueue(jobs.add, 2, 2)
+        cancelled = queue.enqueue(jobs.add, 3, 3)
+        assert queue.cancel_job(cancelled) is True
+
+        assert [j.id for j in queue.list_jobs()] == [cancelled, waiting, *running, failed, done]
+        assert [j.id for j in queue.list_jobs(limit=2)] == [cancelled, waiting]
+        by_status = {s: [j.id for j in queue.list_jobs(status=s)] for s in JobStatus}
+        assert by_status == {JobStatus.QUEUED: [waiting], JobStatus.RUNNING: running, JobStatus.FAILED: [failed],
+                             JobStatus.COMPLETED: [done], JobStatus.CANCELLED: [cancelled]}
+        assert [j.error for j in queue.list_jobs(status="failed")] == ["ValueError: listed"]
+        assert queue.job_counts() == {"queued": 1, "running": len(running), "failed": 1}
+        with pytest.raises(ValueError, match="unknown job status 'lost'; one of queued, running"):
+            queue.list_jobs(status="lost")
+        assert queue.list_jobs(limit=0) == []
+    finally:
+        jobs.gate(gate).set()
+
+
+def test_retry_a_failed_and_a_cancelled_job(make_queue, queue_kind, tmp_path):
+    queue = make_queue(queue_workers=1)
+    flag = tmp_path / "fixed"
+    failing = queue.enqueue(jobs.fail_unless_exists, str(flag))
+    drain(queue)
+    assert wait_for(queue, failing).status is JobStatus.FAILED
+    gate = _gate_name()
+    blocker = queue.enqueue(jobs.wait_for_gate, gate)
+    if queue_kind == "memory":
+        wait_for(queue, blocker, statuses={JobStatus.RUNNING})
+    cancelled = queue.enqueue(jobs.add, 4, 5)
+    assert queue.cancel_job(cancelled)
+
+    assert queue.retry_job(blocker) is False  # queued or running: nothing to retry
+    assert queue.retry_job("no-such-job") is False
+    flag.touch()  # what made it fail is repaired
+    assert queue.retry_job(failing) is True
+    assert queue.retry_job(cancelled) is True
+    assert queue.retry_job(failing) is False  # queued again already
+    assert queue.get_job(cancelled).status in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.COMPLETED)
+    jobs.gate(gate).set()
+    drain(queue)
+    assert wait_for(queue, failing).status is JobStatus.COMPLETED
+    assert wait_for(queue, failing).result == str(flag)
+    assert wait_for(queue, cancelled).result == 9
+    assert queue.failed_jobs() == [] and queue.job_counts()["failed"] == 0
+    assert queue.retry_job(cancelled) is False  # completed
+
+
 # -- rq specifics -------------------------------------------------------------------------------
 
 def _local_function():
