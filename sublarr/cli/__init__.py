@@ -3,6 +3,7 @@
     status.py   status                          catalog.py  config, plugins, events
     service.py  run, worker                     db.py       db upgrade/downgrade/current/history/check
     data.py     db adopt/copy/backup/restore    api.py      Context, echo_json, table (for plugins too)
+    jobs.py     jobs list/show/retry/cancel/clear-failed
 
 Errors are one line on stderr: exit status 2 for bad usage or settings, 1 for failures.
 Plugins add sub-commands through the ``sublarr_cli`` hook.
@@ -17,7 +18,7 @@ import sys
 import click
 
 from sublarr import __version__
-from sublarr.cli import catalog, db, service, status
+from sublarr.cli import catalog, db, jobs, service, status
 from sublarr.cli.api import Context
 from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.secrets import scrub
@@ -67,7 +68,7 @@ def cli(ctx: click.Context, settings_files: tuple[str, ...]) -> None:
 
 
 for _command in (status.status, catalog.config, catalog.plugins, catalog.events, service.run, service.worker,
-                 db.db):
+                 db.db, jobs.jobs):
     cli.add_command(_command)
 
 

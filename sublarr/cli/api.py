@@ -13,7 +13,8 @@
             click.echo(table([[r["id"], r["path_prefix"]] for r in rows], ["id", "path"]))
 
 Errors: raise ``click.UsageError``/``click.BadParameter`` or ``sublarr.core.errors.SettingsError`` for
-bad input (exit 2), ``SublarrError`` for a failure (exit 1); ``sublarr`` prints them as one line.
+bad input (exit 2), ``ArgumentError`` for an argument found wrong after parsing, such as an unknown id
+(one line, exit 2), ``SublarrError`` for a failure (exit 1); ``sublarr`` prints them as one line.
 This module imports nothing else from ``sublarr.cli``.
 """
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from sublarr.core.configuration import Configuration
     from sublarr.core.kernel import Kernel
 
-__all__ = ["Context", "echo_json", "pass_context", "table"]
+__all__ = ["ArgumentError", "Context", "echo_json", "pass_context", "table"]
 
 
 class Context:
@@ -65,6 +66,15 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+class ArgumentError(click.ClickException):
+    """An argument that parsed but names nothing (``no job with id 'x'``): one line, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"sublarr: error: {self.format_message()}", err=True, file=file)
 
 
 def echo_json(data: Any) -> None:

@@ -8,6 +8,7 @@ import click
 
 from sublarr import __version__
 from sublarr.cli.api import Context, echo_json, pass_context, table
+from sublarr.cli.jobs import status_counts
 
 
 def status_data(kernel) -> dict[str, Any]:
@@ -17,6 +18,7 @@ def status_data(kernel) -> dict[str, Any]:
         "storage": kernel.storage.describe(),
         "cache": {"driver": kernel.cache.name, **kernel.cache.stats()},
         "queue": {"driver": kernel.queue.name, **kernel.queue.info()},
+        "jobs": status_counts(kernel),
         "schema": [{"domain": r.domain, "revision": r.current, "head": r.head, "up_to_date": r.up_to_date}
                    for r in revisions],
         "plugins": [info.as_dict() for info in kernel.plugins],
@@ -45,6 +47,9 @@ def status(obj: Context, as_json: bool) -> None:
         facts = dict(data[kind])
         click.echo(f"{kind:<9} {facts.pop('driver')}  " + ", ".join(f"{k}={v}" for k, v in facts.items()
                                                                    if k != "backend"))
+    jobs = data["jobs"]
+    click.echo("jobs      " + (f"not shown: {jobs['unavailable']}" if "unavailable" in jobs
+                               else ", ".join(f"{k}={v}" for k, v in jobs.items())))
     behind = [s for s in data["schema"] if not s["up_to_date"]]
     click.echo(f"schema    {len(data['schema'])} domains, "
                + ("all at head" if not behind else f"{len(behind)} behind (run `sublarr db upgrade`)"))
