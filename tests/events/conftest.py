@@ -8,6 +8,7 @@ tiny webhook backoff factor, so retries take milliseconds. ``webhook_server`` is
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import threading
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+import sublarr.cli
 from sublarr import hookimpl
 from sublarr.core.plugins import BUILTIN_PLUGINS
 from sublarr.plugins.hooks import dispatch
@@ -63,6 +65,16 @@ def events_kernel(make_kernel, hooks_dir):
         return make_kernel(extra_plugins=dispatch_plugins(), **overrides)
 
     return boot
+
+
+@pytest.fixture
+def cli_settings(tmp_path, database_url, hooks_dir):
+    """A settings file for the CLI on the test's database, with 127.0.0.1 allow-listed."""
+    dispatch.sublarr_cli(cli=sublarr.cli.cli)  # as the plugin does when the CLI loads it
+    path = tmp_path / "settings.toml"
+    path.write_text(f'database_url = {json.dumps(database_url)}\nhooks_dir = {json.dumps(str(hooks_dir))}\n'
+                    f'webhook_allowed_hosts = ["127.0.0.1"]\nredis_url = ""\n')
+    return str(path)
 
 
 class EventRecorder:

@@ -270,16 +270,6 @@ def test_a_job_that_cannot_be_queued_is_logged(events_kernel, make_script, caplo
 
 # -- commands --------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def cli_settings(tmp_path, database_url, hooks_dir):
-    """A settings file for the CLI on the test's database, with 127.0.0.1 allow-listed."""
-    dispatch.sublarr_cli(cli=sublarr.cli.cli)  # as the plugin does when the CLI loads it
-    path = tmp_path / "settings.toml"
-    path.write_text(f'database_url = {json.dumps(database_url)}\nhooks_dir = {json.dumps(str(hooks_dir))}\n'
-                    f'webhook_allowed_hosts = ["127.0.0.1"]\nredis_url = ""\n')
-    return str(path)
-
-
 def run_cli(settings: str, *args: str) -> int:
     try:
         sublarr.cli.main(["--settings", settings, *args])
@@ -302,7 +292,7 @@ def test_hooks_test_command(events_kernel, cli_settings, make_script, capsys):
     assert "FAILED, exit code 4" in captured.out and "oops" in captured.out
     assert f"sublarr: error: hook {bad['id']} failed: Exit code 4" in captured.err
 
-    assert run_cli(cli_settings, "hooks", "test", "999") == 1
+    assert run_cli(cli_settings, "hooks", "test", "999") == 2  # an unknown id is a bad argument
     assert "no script hook with id 999" in capsys.readouterr().err
     logged = repo.get_hook_logs(hook_id=ok["id"])
     assert [(e["event_name"], e["success"]) for e in logged] == [("test", 1)]

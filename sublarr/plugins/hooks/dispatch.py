@@ -18,7 +18,8 @@ The jobs read the hook/webhook row when they run (an edit made meanwhile applies
 disabled target is skipped) and carry only ids and the payload: no webhook secret is pickled
 into Redis.
 
-Commands: ``sublarr hooks list|add|test`` and ``sublarr webhooks list|test``. ``test`` delivers a
+Commands: ``sublarr hooks list|add|delete|enable|disable|test`` and ``sublarr webhooks
+list|add|delete|enable|disable|test`` (in :mod:`.cli`). ``test`` delivers a
 ``test`` event synchronously through the same functions, rules, logging and statistics as an
 emitted event (so a successful test also re-arms a webhook's failure counter), whether or not
 the target is enabled, and exits 1 when the delivery failed.

@@ -19,7 +19,8 @@ spec gives secrets as ``whsec_<base64 key>``: such a secret is base64-decoded an
 bytes are the key (what the spec's reference libraries do). Any other secret (a plain string,
 as Sublarr users have them) is used as its UTF-8 bytes, so both headers verify with the one
 secret the user typed; with the Standard Webhooks libraries, configure the receiver with
-``"whsec_" + base64(secret)``.
+``"whsec_" + base64(secret)``. ``sublarr webhooks add --generate-secret`` makes a ``whsec_`` secret
+(:func:`generate_secret`). The README ("Verifying a delivery") documents this for receivers, with code.
 
 Retries (legacy: urllib3 ``Retry(total=retry_count, backoff_factor=2, status_forcelist=[429, 500,
 502, 503, 504])``): connection errors, timeouts, malformed responses and those statuses are
@@ -44,6 +45,7 @@ import hmac
 import http.client
 import json
 import logging
+import secrets
 import ssl
 import time
 import uuid
@@ -121,6 +123,12 @@ def envelope(event: str, payload: Mapping[str, Any], timestamp: str) -> bytes:
 def sublarr_signature(secret: str, body: bytes) -> str:
     """``X-Sublarr-Signature``: ``sha256=`` + hex HMAC-SHA256 keyed with the secret's UTF-8 bytes."""
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def generate_secret() -> str:
+    """A new signing secret in the Standard Webhooks format: ``whsec_`` + base64 of 32 random bytes
+    (receivers using the Standard Webhooks libraries take it as it is)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def standard_webhooks_key(secret: str) -> bytes:
