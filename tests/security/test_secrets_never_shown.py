@@ -183,7 +183,15 @@ def test_kernel_session_and_cli_show_no_secret(servers, receivers, caplog, capfd
             main(argv)
         except SystemExit as exc:
             assert exc.code in (0, None), argv
+    monkeypatch.setenv("SUBLARR_QUEUE_NAME", "leak-session")  # where the deliveries above were queued
+    for argv in (["jobs", "list"], ["jobs", "list", "--json"], ["webhooks", "list"], ["webhooks", "list", "--json"]):
+        try:
+            main(argv)
+        except SystemExit as exc:
+            assert exc.code in (0, None), argv
     printed = capfd.readouterr()
+    assert "sublarr.plugins.hooks.dispatch.deliver_webhook_job" in printed.out  # jobs were listed
+    assert "HTTP 500" in printed.out  # the failing webhook's last error was listed
     assert "postgresql://sublarr_fault:***@" in printed.out  # masked, not omitted: a positive control
     assert len(caplog.records) > 20, "DEBUG logging was captured"
     assert_no_secret(printed.out, "stdout")
