@@ -26,11 +26,10 @@ def _check_event(kernel, event: str, wildcard: bool) -> None:
     if wildcard and event == "*":
         return
     if event not in kernel.events:
-        every = " or '*' for every event" if wildcard else ""
-        raise click.BadParameter(f"unknown event {event!r}; see `sublarr events`{every}", param_hint="EVENT")
+        every = " (or '*' for every event)" if wildcard else ""
+        raise ArgumentError(f"unknown event {event!r}; see `sublarr events`{every}")
     if event in LISTENERS_ONLY:
-        raise click.BadParameter(f"{event!r} is delivered to plugins only, never to script hooks or webhooks",
-                                 param_hint="EVENT")
+        raise ArgumentError(f"{event!r} is delivered to plugins only, never to script hooks or webhooks")
 
 
 def _existing(repo, kind: str, item_id: int) -> dict:
