@@ -1,0 +1,166 @@
+"""Progress bars of ``db adopt | copy | backup | restore``: drawn on a terminal, absent from a pipe and
+with ``--json``. The commands run as real processes, stderr on a pseudo-terminal or a pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sublarr.core.backup import list_backups
+
+from .helpers import REPO, boot, fill_database, settings_file
+from .legacy import make_legacy_db
+
+# click's bar: "<label> [####-----]  n/total  100%"
+BAR = re.compile(r"\[[#-]+\]\s+\d+/\d+\s+\d+%")
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("SUBLARR_") or k.startswith("SUBLARR_TEST_")}
+
+
+def on_terminal(*args: str, timeout: float = 300) -> tuple[int, str, str]:
+    """``sublarr args`` with stderr on a pseudo-terminal and stdout a pipe: (exit status, stdout,
+    everything the terminal received)."""
+    controller, terminal = os.openpty()
+    with subprocess.Popen([sys.executable, "-m", "sublarr.cli", *args], cwd=REPO, env=_env(),
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal) as process:
+        os.close(terminal)
+        shown = bytearray()
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: every writer of the terminal has closed it
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(controller)
+        out = process.stdout.read().decode()
+        status = process.wait(timeout=timeout)
+    return status, out, shown.decode("utf-8", "replace")
+
+
+def in_a_pipe(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sublarr.cli", *args], cwd=REPO, env=_env(),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+
+
+def bars(text: str, label: str) -> list[str]:
+    """The frames of the bar labelled ``label`` (click redraws it after a carriage return and hides
+    the cursor meanwhile with escape sequences)."""
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    return [frame for frame in re.split(r"[\r\n]", plain) if frame.startswith(label) and BAR.search(frame)]
+
+
+def assert_quiet(result: subprocess.CompletedProcess) -> None:
+    """Nothing of a bar in a pipe: no frame, no carriage return, no label line."""
+    for stream in (result.stdout, result.stderr):
+        assert not BAR.search(stream) and "\r" not in stream and "%" not in stream, stream
+    assert not re.search(r"^(sqlite|pg_dump|pg_restore|mariadb|adopting)", result.stderr, re.M), result.stderr
+
+
+@pytest.fixture
+def filled(database_url: str, storage: str, tmp_path: Path):
+    kernel = boot(database_url)
+    try:
+        written = fill_database(kernel, rows=5, wanted=300)
+    finally:
+        kernel.close()
+    return settings_file(tmp_path, database_url=database_url, backup_dir=str(tmp_path / "backups")), written
+
+
+BACKUP_BAR = {"sqlite": "sqlite backup: pages", "postgresql": "pg_dump: rows", "mariadb": "mariadb-dump: tables"}
+RESTORE_BAR = {"sqlite": "sqlite restore: pages", "postgresql": "pg_restore: rows",
+               "mariadb": "mariadb: bytes replayed"}
+
+
+def test_backup_and_restore_show_bars_on_a_terminal(filled, storage: str, tmp_path: Path) -> None:
+    settings, written = filled
+    status, out, shown = on_terminal("--settings", str(settings), "db", "backup")
+    assert status == 0, shown
+    assert "backup written:" in out
+    frames = bars(shown, BACKUP_BAR[storage])
+    assert frames, shown
+    ((path, manifest),) = list_backups(tmp_path / "backups")
+    last = BAR.search(frames[-1]).group()
+    done, total = map(int, re.search(r"(\d+)/(\d+)", last).groups())
+    assert done == total and last.endswith("100%")
+    if storage == "postgresql":  # rows: the counts of the dump's own snapshot
+        assert total == sum(manifest.rows.values()) >= sum(written.values())
+    elif storage == "mariadb":  # tables, the version tables included
+        assert total == len(manifest.rows) + len(manifest.revisions)
+
+    status, out, shown = on_terminal("--settings", str(settings), "db", "restore", str(path))
+    assert status == 0, shown
+    assert "restored" in out
+    # the safety copy first, then the restore itself
+    assert bars(shown, BACKUP_BAR[storage]) and bars(shown, RESTORE_BAR[storage]), shown
+    last = BAR.search(bars(shown, RESTORE_BAR[storage])[-1]).group()
+    done, total = map(int, re.search(r"(\d+)/(\d+)", last).groups())
+    assert done == total and last.endswith("100%")
+    if storage == "postgresql":
+        assert total == sum(manifest.rows.values())
+    elif storage == "mariadb":
+        assert total == path.stat().st_size
+
+
+def test_backup_and_restore_draw_nothing_in_a_pipe_or_with_json(filled, storage: str, tmp_path: Path) -> None:
+    settings, _written = filled
+    piped = in_a_pipe("--settings", str(settings), "db", "backup")
+    assert piped.returncode == 0, piped.stderr
+    assert_quiet(piped)
+    assert piped.stderr == ""
+    ((path, _manifest),) = list_backups(tmp_path / "backups")
+    restored = in_a_pipe("--settings", str(settings), "db", "restore", str(path))
+    assert restored.returncode == 0, restored.stderr
+    assert_quiet(restored)
+    assert restored.stderr == ""
+
+    status, out, shown = on_terminal("--settings", str(settings), "db", "backup", "--json")
+    assert status == 0, shown
+    assert json.loads(out)["manifest"]["driver"] == storage
+    assert not BAR.search(shown) and shown.strip() == "", shown
+
+
+def test_adopt_shows_the_legacy_rows_on_a_terminal(tmp_path: Path) -> None:
+    legacy = make_legacy_db(tmp_path / "legacy.db", rows=5, wanted=40)
+    settings = settings_file(tmp_path)
+    status, out, shown = on_terminal("--settings", str(settings), "db", "adopt", str(legacy.path))
+    assert status == 0, shown
+    frames = bars(shown, "adopting legacy rows")
+    assert frames, shown
+    last = BAR.search(frames[-1]).group()
+    done, total = map(int, re.search(r"(\d+)/(\d+)", last).groups())
+    assert done == total and total > 40 and last.endswith("100%")
+    assert "[3/8] baseline" in shown and "[8/8] replaced" in shown  # the steps are still listed
+
+    again = make_legacy_db(tmp_path / "again.db", rows=5, wanted=40)
+    piped = in_a_pipe("--settings", str(settings), "db", "adopt", str(again.path))
+    assert piped.returncode == 0, piped.stderr
+    assert_quiet(piped)
+    assert "[8/8] replaced" in piped.stderr  # the step lines, and nothing else
+
+
+def test_copy_draws_nothing_in_a_pipe(tmp_path: Path, empty_database) -> None:
+    source = empty_database("sqlite")
+    kernel = boot(source)
+    try:
+        fill_database(kernel, rows=3, wanted=50)
+    finally:
+        kernel.close()
+    settings = settings_file(tmp_path, database_url=source)
+    status, out, shown = on_terminal("--settings", str(settings), "db", "copy", "--to",
+                                     f"sqlite:///{tmp_path / 'on-terminal.db'}")
+    assert status == 0, shown
+    assert bars(shown, "wanted_items"), shown
+    piped = in_a_pipe("--settings", str(settings), "db", "copy", "--to", f"sqlite:///{tmp_path / 'piped.db'}")
+    assert piped.returncode == 0, piped.stderr
+    assert_quiet(piped)
+    assert "wanted_items" not in piped.stderr and piped.stderr == ""
