@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from sublarr.core.backup import list_backups
+from sublarr.core.backup import BackupError, list_backups
+from sublarr.core.secrets import registry
+from sublarr.drivers.base import TableProgress, metered_stdin, run_tool
 
 from .helpers import REPO, boot, fill_database, settings_file
 from .legacy import make_legacy_db
@@ -33,7 +37,12 @@ def on_terminal(*args: str, timeout: float = 300) -> tuple[int, str, str]:
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal) as process:
         os.close(terminal)
         shown = bytearray()
+        deadline = time.monotonic() + timeout
         while True:
+            ready, _, _ = select.select([controller], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                process.kill()
+                pytest.fail(f"sublarr {' '.join(args)} did not finish within {timeout} s: {shown.decode()}")
             try:
                 chunk = os.read(controller, 65536)
             except OSError:  # EIO: every writer of the terminal has closed it
@@ -164,3 +173,51 @@ def test_copy_draws_nothing_in_a_pipe(tmp_path: Path, empty_database) -> None:
     assert piped.returncode == 0, piped.stderr
     assert_quiet(piped)
     assert "wanted_items" not in piped.stderr and piped.stderr == ""
+
+
+def test_a_verbose_tool_that_fails_is_quoted_by_its_last_lines(tmp_path: Path) -> None:
+    """With --verbose the error comes last: the message quotes the end, scrubbed, as one line."""
+    secret = "tool-pw-3Kq9"
+    registry.add([secret])
+    seen: list[str] = []
+    script = ("for t in a b c; do echo \"dumping contents of table $t\" >&2; done; "
+              f"echo 'error: connection to db failed for password {secret}' >&2; exit 3")
+    with pytest.raises(BackupError) as failed:
+        run_tool(["sh", "-c", script], os.environ, "pg_dump", on_line=seen.append)
+    assert seen[:3] == [f"dumping contents of table {t}" for t in "abc"]
+    message = str(failed.value)
+    assert message.startswith("pg_dump failed (exit status 3): ") and "\n" not in message
+    assert message.endswith("error: connection to db failed for password ***")
+    assert secret not in message
+
+
+def test_table_progress_counts_a_table_when_the_next_one_starts() -> None:
+    moved: list[int] = []
+    tables = TableProgress(moved.append, {"a": 10, "b": 0, "c": 5})
+    tables.started("a")
+    assert moved == []  # a table is done only when the tool moves on
+    tables.started("b")
+    tables.started("c")
+    tables.done()
+    tables.done()  # idempotent
+    assert moved == [10, 0, 5]
+    unweighted: list[int] = []
+    tables = TableProgress(unweighted.append)
+    for name in "xyz":
+        tables.started(name)
+    tables.done()
+    assert unweighted == [1, 1, 1]
+
+
+def test_metered_stdin_counts_the_bytes_the_tool_read(tmp_path: Path) -> None:
+    data = tmp_path / "dump.sql"
+    data.write_bytes(b"x" * 200_000)
+    counted: list[int] = []
+    copy = tmp_path / "copy.sql"
+    with metered_stdin(data, counted.append) as stdin, open(copy, "wb") as out:
+        subprocess.run(["cat"], stdin=stdin, stdout=out, check=True)
+    assert copy.read_bytes() == data.read_bytes()
+    assert sum(counted) == 200_000
+    # a tool that stops reading early ends the feed instead of hanging it
+    with metered_stdin(data, counted.append) as stdin:
+        subprocess.run(["head", "-c", "10"], stdin=stdin, stdout=subprocess.DEVNULL, check=True)
