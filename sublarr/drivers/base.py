@@ -399,7 +399,8 @@ class TableProgress:
 @contextlib.contextmanager
 def metered_stdin(path: Path, update: Callable[[int], None]) -> Iterator[int]:
     """A pipe to give a tool as its stdin, fed with ``path`` by a thread that reports each chunk's
-    bytes to ``update`` once the tool has taken it (a bar of a replayed dump)."""
+    bytes to ``update`` once the pipe took it: at most a pipe's buffer (64 KiB) ahead of what the tool
+    has read (a bar of a replayed dump)."""
     import threading
 
     read_fd, write_fd = os.pipe()

@@ -554,7 +554,7 @@ class MariadbStorage(StorageDriver):
         """The dump is replayed by the ``mariadb`` client under the migration lock. MariaDB cannot
         roll back DDL, so a restore that fails half-way leaves the database partly restored: the
         safety copy that ``sublarr db restore`` takes first is what puts it back. ``progress``: the
-        bytes of the dump the client has taken."""
+        bytes of the dump the client has read."""
         client = self._tool("mariadb", "mysql")
         self.engine.dispose()
         with self.engine.connect() as conn, self.migration_lock(conn), contextlib.ExitStack() as stack:
