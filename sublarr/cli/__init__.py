@@ -4,6 +4,7 @@
     service.py  run, worker                     db.py       db upgrade/downgrade/current/history/check
     data.py     db adopt/copy/backup/restore    api.py      Context, echo_json, table (for plugins too)
     jobs.py     jobs list/show/retry/cancel/clear-failed
+    logs.py     stderr and the log_file handler
 
 Errors are one line on stderr: exit status 2 for bad usage or settings, 1 for failures.
 Plugins add sub-commands through the ``sublarr_cli`` hook.
@@ -11,7 +12,6 @@ Plugins add sub-commands through the ``sublarr_cli`` hook.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -20,6 +20,7 @@ import click
 from sublarr import __version__
 from sublarr.cli import catalog, db, jobs, service, status
 from sublarr.cli.api import Context
+from sublarr.cli.logs import log_to_file, setup_logging
 from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.secrets import scrub
 
@@ -63,19 +64,15 @@ class SublarrGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, settings_files: tuple[str, ...]) -> None:
     """Sublarr's data core: storage, cache, queue, migrations and plugins."""
-    ctx.obj = Context(settings_files, ctx.meta.get(_CONFIGURATION))
+    configuration = ctx.meta.get(_CONFIGURATION)  # None: bad settings, which the command reports (exit 2)
+    log_to_file(configuration.settings if configuration is not None else None)
+    ctx.obj = Context(settings_files, configuration)
     ctx.call_on_close(ctx.obj.close)
 
 
 for _command in (status.status, catalog.config, catalog.plugins, catalog.events, service.run, service.worker,
                  db.db, jobs.jobs):
     cli.add_command(_command)
-
-
-def setup_logging(level: str = "WARNING") -> None:
-    logging.basicConfig(level=getattr(logging, level, logging.WARNING), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,7 +3,8 @@
 ``register(db_group)`` adds the four commands to the ``sublarr db`` group (:mod:`sublarr.cli.db`).
 They follow the CLI's conventions: the kernel comes from the group's ``Context`` (``--settings``), the
 results go to stdout, progress to stderr, and failures are one line on stderr through
-``SublarrError`` (exit 1) or ``SettingsError``/``click.UsageError`` (exit 2).
+``SublarrError`` (exit 1) or ``SettingsError``/``click.UsageError`` (exit 2). Progress bars (click's)
+are drawn only when stderr is a terminal and ``--json`` is not given: a pipe or a log gets nothing extra.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import click
 from sublarr.cli.api import Context, echo_json, pass_context, table
 from sublarr.core.errors import SettingsError
 from sublarr.core.secrets import mask_url
-from sublarr.core.transfer import DEFAULT_BATCH_SIZE
+from sublarr.core.transfer import DEFAULT_BATCH_SIZE, Progress
 
 
 @click.command("adopt")
@@ -39,7 +40,7 @@ def adopt_command(obj: Context, path: Path, as_json: bool) -> None:
         if not as_json:
             click.echo(f"  [{STEPS.index(name) + 1}/{len(STEPS)}] {name}", err=True)
 
-    report = adopt(kernel, on_step=step)
+    report = adopt(kernel, on_step=step, progress=_progress(as_json))
     if as_json:
         echo_json(report.as_dict())
         return
@@ -69,7 +70,7 @@ def copy_command(obj: Context, to_url: str, from_url: str | None, force: bool, b
     target = _boot_other(obj, to_url, "--to")
     try:
         report = copy_database(source, target, force=force, batch_size=batch_size,
-                               progress=None if as_json else _progress_bar)
+                               progress=_progress(as_json))
     finally:
         target.close()
     if as_json:
@@ -98,7 +99,7 @@ def backup_command(obj: Context, directory: Path | None, as_json: bool) -> None:
     from sublarr.core.backup import as_dict, backup
 
     kernel = obj.boot(auto_migrate=False)
-    result = backup(kernel, directory)
+    result = backup(kernel, directory, progress=_progress(as_json))
     if as_json:
         echo_json(as_dict(result))
         return
@@ -119,7 +120,7 @@ def restore_command(obj: Context, file: Path, no_safety_copy: bool, as_json: boo
     if not file.is_file():
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
     kernel = obj.boot(auto_migrate=False)
-    result = restore(kernel, file, safety_copy=not no_safety_copy)
+    result = restore(kernel, file, safety_copy=not no_safety_copy, progress=_progress(as_json))
     if as_json:
         echo_json(as_dict(result))
         return
@@ -145,6 +146,12 @@ def _boot_other(obj: Context, url: str, option: str) -> Any:
     except SettingsError as exc:
         # The user typed the URL as an option, not a setting: say so, with the password masked.
         raise click.UsageError(f"{option} {mask_url(url)}: {exc.problem}") from None
+
+
+def _progress(as_json: bool) -> Progress | None:
+    """Bars for a person at a terminal; none with ``--json`` or when stderr is a pipe or a file
+    (click would still print each bar's label there)."""
+    return None if as_json or not sys.stderr.isatty() else _progress_bar
 
 
 @contextlib.contextmanager

@@ -54,6 +54,7 @@ from sublarr.drivers.sqlite import release_sqlite_file, sqlite_snapshot
 if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
     from sublarr.core.settings import Settings
+    from sublarr.core.transfer import Progress
 
 log = logging.getLogger("sublarr.adopt")
 
@@ -195,12 +196,14 @@ def adopt_if_legacy(kernel: Kernel) -> AdoptionReport | None:
 
 # -- adoption -------------------------------------------------------------------------------------------
 
-def adopt(kernel: Kernel, *, on_step: Callable[[str], None] | None = None) -> AdoptionReport:
+def adopt(kernel: Kernel, *, on_step: Callable[[str], None] | None = None,
+          progress: Progress | None = None) -> AdoptionReport:
     """Adopt the kernel's legacy SQLite database (see the module doc). Raises :class:`NotLegacy` when
     there is nothing to adopt and :class:`AdoptionError` when adoption stopped (file unchanged).
 
     ``on_step(name)`` is called after each step of :data:`STEPS` (progress output, and tests that
-    kill the process at a precise moment).
+    kill the process at a precise moment); ``progress`` (as in ``copy_database``) shows the legacy
+    rows copied, table by table (each table is one ``INSERT ... SELECT``).
     """
     storage = kernel.storage
     if not (storage.features.file_based and storage.path):
@@ -212,7 +215,7 @@ def adopt(kernel: Kernel, *, on_step: Callable[[str], None] | None = None) -> Ad
     with storage.migration_lock(None):  # a file lock: no connection needed
         kernel.engine.dispose()
         try:
-            return _Adoption(path, list(kernel.domains.values()), kernel.settings, on_step).run()
+            return _Adoption(path, list(kernel.domains.values()), kernel.settings, on_step, progress).run()
         finally:
             kernel.engine.dispose()
 
@@ -223,11 +226,12 @@ def _quote(name: str) -> str:
 
 class _Adoption:
     def __init__(self, path: Path, domains: list[Domain], settings: Settings,
-                 on_step: Callable[[str], None] | None):
+                 on_step: Callable[[str], None] | None, progress: Progress | None = None):
         self.path = path
         self.domains = domains
         self.settings = settings
         self.on_step = on_step or (lambda _step: None)
+        self.progress = progress
         self.started = time.monotonic()
         self.work = path.with_name(f".{path.name}.adopt-{utc_stamp()}-{os.getpid()}.tmp")
         self.backup: Path | None = None
@@ -373,13 +377,16 @@ class _Adoption:
                     conn.execute(f"DELETE FROM main.{_quote(table)}")
             if baseline.has_sequence:
                 conn.execute("DELETE FROM main.sqlite_sequence")
-            for table in adopted_tables:
-                if table in legacy.columns and table in baseline.columns:
+            copied = [t for t in adopted_tables if t in legacy.columns and t in baseline.columns]
+            with self._rows_bar(conn, [*copied, *report.unknown_tables]) as update:
+                for table in copied:
                     report.rows_before[table], changed = self._copy_table(conn, table, legacy, baseline)
+                    update(report.rows_before[table])
                     if changed:
                         report.timestamps_normalised[table] = changed
-            for table in report.unknown_tables:
-                report.rows_before[table] = self._copy_verbatim(conn, table, legacy)
+                for table in report.unknown_tables:
+                    report.rows_before[table] = self._copy_verbatim(conn, table, legacy)
+                    update(report.rows_before[table])
             if legacy.has_sequence and baseline.has_sequence:
                 self._carry_sequences(conn)
             report.orphans_removed = self._remove_orphans(conn)
@@ -387,6 +394,13 @@ class _Adoption:
             conn.execute("DETACH DATABASE legacy")
         finally:
             conn.close()
+
+    def _rows_bar(self, conn: sqlite3.Connection,
+                  tables: list[str]) -> contextlib.AbstractContextManager[Callable[[int], None]]:
+        if self.progress is None:
+            return contextlib.nullcontext(lambda _n: None)
+        total = sum(conn.execute(f"SELECT count(*) FROM legacy.{_quote(t)}").fetchone()[0] for t in tables)
+        return self.progress("adopting legacy rows", total)
 
     @staticmethod
     def _copy_table(conn: sqlite3.Connection, table: str, legacy: _Schema, baseline: _Schema) -> tuple[int, int]:

@@ -38,6 +38,7 @@ from sublarr.core.timeutil import now_iso
 
 if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
+    from sublarr.core.transfer import Progress
 
 log = logging.getLogger("sublarr.backup")
 
@@ -218,14 +219,15 @@ def backup_directory(kernel: Kernel, directory: str | os.PathLike | None = None)
 
 
 def backup(kernel: Kernel, directory: str | os.PathLike | None = None, *, prune: bool = True,
-           note: str = "", prefix: str = PREFIX) -> BackupResult:
-    """Back up the kernel's database into ``directory`` (default: setting ``backup_dir``)."""
+           note: str = "", prefix: str = PREFIX, progress: Progress | None = None) -> BackupResult:
+    """Back up the kernel's database into ``directory`` (default: setting ``backup_dir``);
+    ``progress`` is handed to the storage driver (``StorageDriver.backup``)."""
     started = time.monotonic()
     storage = kernel.storage
     folder = backup_directory(kernel, directory)
     folder.mkdir(parents=True, exist_ok=True)
     target = unique_path(folder / f"{prefix}{utc_stamp()}{storage.backup_suffix}")
-    revisions, rows = storage.backup(target)
+    revisions, rows = storage.backup(target, progress=progress)
     database = storage.location()
     manifest = Manifest(driver=storage.name, file=target.name, created_at=now_iso(), kernel_version=__version__,
                         database=database, revisions=revisions, rows=rows, size=target.stat().st_size,
@@ -312,12 +314,14 @@ def check_restorable(kernel: Kernel, backup_file: Path, manifest: Manifest) -> t
     return behind, not_loaded
 
 
-def restore(kernel: Kernel, backup_file: str | os.PathLike, *, safety_copy: bool = True) -> RestoreResult:
+def restore(kernel: Kernel, backup_file: str | os.PathLike, *, safety_copy: bool = True,
+            progress: Progress | None = None) -> RestoreResult:
     """Replace the kernel's database with a backup (see the module doc).
 
     Everything that can refuse the restore is checked before anything is written. With
     ``safety_copy`` the current database is then backed up (``sublarr-safety-*`` in
-    ``backup_dir``; retention neither prunes nor counts it).
+    ``backup_dir``; retention neither prunes nor counts it). ``progress`` is handed to the storage
+    driver, for the safety copy and the restore.
     """
     started = time.monotonic()
     path = Path(backup_file).expanduser().resolve()
@@ -330,10 +334,10 @@ def restore(kernel: Kernel, backup_file: str | os.PathLike, *, safety_copy: bool
         raise BackupError(problem)
     saved = None
     if safety_copy:
-        saved = backup(kernel, prune=False, prefix=SAFETY_PREFIX,
+        saved = backup(kernel, prune=False, prefix=SAFETY_PREFIX, progress=progress,
                        note=f"taken automatically before restoring {path.name}").path
     try:
-        kernel.storage.restore(path)
+        kernel.storage.restore(path, progress=progress)
     except DatabaseBusy:  # refused before anything changed: the safety copy is not needed
         if saved is not None:
             for leftover in (saved, Manifest.path_for(saved)):

@@ -158,6 +158,24 @@ def _check_redis_url(url: str) -> str | None:
     return None
 
 
+def _check_log_file(value: str) -> str | None:
+    """A log file must be creatable (or writable) before the command runs, not fail at the first line."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    folder = path.parent
+    if path.is_dir():
+        return f"{value} is a folder; name a file in it"
+    if not folder.is_dir():
+        return f"{value}: the folder {folder} does not exist" if not folder.exists() else \
+            f"{value}: {folder} is not a folder"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{value} cannot be written"
+    if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        return f"{value} cannot be created: the folder {folder} is not writable"
+    return None
+
+
 def _check_driver_name(value: str) -> str | None:
     return None if value and value.replace("_", "").replace("-", "").isalnum() else "must be a driver name or 'auto'"
 
@@ -193,6 +211,11 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             minimum=1),
     Setting("log_level", "INFO", str, "log level of `sublarr run` and `sublarr worker`",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    Setting("log_file", "", str, "also log to this file, rotated by size (empty = stderr only; created mode 0600)",
+            check=_check_log_file),
+    Setting("log_max_bytes", 10 * 1024 * 1024, int, "size at which log_file is rotated (0 = never)", minimum=0),
+    Setting("log_backup_count", 5, int, "rotated log files kept: <log_file>.1 ... .N (0 = never rotate)",
+            minimum=0),
     # backups
     Setting("backup_dir", "backups", str, "where `sublarr db backup` writes"),
     Setting("backup_retention", 7, int, "backups kept by `sublarr db backup` (0 = keep all)", minimum=0),

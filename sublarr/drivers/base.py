@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
     from sublarr.core.settings import Settings
+    from sublarr.core.transfer import Progress
 
 
 # -- storage --------------------------------------------------------------------------------------
@@ -245,15 +246,20 @@ class StorageDriver(abc.ABC):
 
     # -- backup ---------------------------------------------------------------------------------
 
-    def backup(self, target: Path) -> tuple[dict[str, str | None], dict[str, int]]:
+    def backup(self, target: Path, progress: Progress | None = None) -> tuple[dict[str, str | None], dict[str, int]]:
         """Write a consistent backup of the whole database to ``target`` (created 0600, written
         under a temporary name and renamed when complete); return what it holds: (schema revision
-        per domain, row count per table), read from the same snapshot."""
+        per domain, row count per table), read from the same snapshot.
+
+        ``progress(label, total)`` (the protocol of ``sublarr.core.transfer.Progress``), when given,
+        is a terminal's progress bar: report what the work really consists of (tables, rows, pages,
+        bytes) as it is done, or nothing; never an estimate dressed up as a percentage."""
         raise NotImplementedError(f"storage driver {self.name!r} cannot make backups")
 
-    def restore(self, backup_file: Path) -> None:
+    def restore(self, backup_file: Path, progress: Progress | None = None) -> None:
         """Replace the database with ``backup_file`` entirely, or change nothing (call with no
-        other work running; the caller verifies the result against the manifest)."""
+        other work running; the caller verifies the result against the manifest). ``progress`` as
+        for :meth:`backup`."""
         raise NotImplementedError(f"storage driver {self.name!r} cannot restore backups")
 
     def backup_tools(self) -> str | None:
@@ -370,27 +376,92 @@ def find_tool(name: str, install: str) -> str:
     return found
 
 
+class TableProgress:
+    """Moves an ``update`` callback on table by table from a tool's announcements ("dumping table x"):
+    a table is done when the next one starts, or when the tool ends (:meth:`done`). Each table counts
+    its weight (its rows), or 1 without weights."""
+
+    def __init__(self, update: Callable[[int], None], weights: Mapping[str, int] | None = None):
+        self.update = update
+        self.weights = weights
+        self.current: str | None = None
+
+    def started(self, table: str) -> None:
+        self.done()
+        self.current = table
+
+    def done(self) -> None:
+        if self.current is not None:
+            self.update(1 if self.weights is None else self.weights.get(self.current, 0))
+            self.current = None
+
+
+@contextlib.contextmanager
+def metered_stdin(path: Path, update: Callable[[int], None]) -> Iterator[int]:
+    """A pipe to give a tool as its stdin, fed with ``path`` by a thread that reports each chunk's
+    bytes to ``update`` once the pipe took it: at most a pipe's buffer (64 KiB) ahead of what the tool
+    has read (a bar of a replayed dump)."""
+    import threading
+
+    read_fd, write_fd = os.pipe()
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), open(path, "rb") as source, \
+                os.fdopen(write_fd, "wb", buffering=0) as sink:
+            for chunk in iter(lambda: source.read(1 << 16), b""):
+                sink.write(chunk)
+                update(len(chunk))
+
+    feeder = threading.Thread(target=feed, name="sublarr-stdin-feed", daemon=True)
+    feeder.start()
+    try:
+        yield read_fd
+    finally:
+        os.close(read_fd)  # a tool that stopped early: the feeder's next write fails and it ends
+        feeder.join()
+
+
 def run_tool(command: list[str], env: Mapping[str, str], label: str, *, stdin: Any = None,
-             stdout: Any = None) -> None:
+             stdout: Any = None, on_line: Callable[[str], None] | None = None) -> None:
     """Run a client tool (pg_dump, mariadb-dump, ...) that dies with this process; a non-zero exit
-    is a BackupError with the first lines of its message (secrets scrubbed). Passwords go through
-    ``env``, never on the command line (``ps`` shows command lines)."""
+    is a BackupError with the lines of its message (secrets scrubbed). Passwords go through
+    ``env``, never on the command line (``ps`` shows command lines).
+
+    ``on_line`` receives each line of the tool's messages as it comes (its ``--verbose`` output, for
+    progress); the error then quotes the last lines, which is where a verbose tool says what failed."""
     import subprocess
 
     from sublarr.core.backup import BackupError
     from sublarr.core.secrets import scrub
 
+    stdin = stdin if stdin is not None else subprocess.DEVNULL
     try:
-        done = subprocess.run(command, env=dict(env), stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                              stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
-                              check=False, preexec_fn=_die_with_parent)
+        if on_line is None:
+            done = subprocess.run(command, env=dict(env), stdin=stdin,
+                                  stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
+                                  check=False, preexec_fn=_die_with_parent)
+            returncode = done.returncode
+            message = (done.stderr or b"") + ((done.stdout or b"") if stdout is None else b"")
+            lines = message.decode("utf-8", "replace").strip().splitlines()[:3]
+        else:
+            # one stream to read: the messages, with stdout folded in unless it goes to a file
+            with subprocess.Popen(command, env=dict(env), stdin=stdin,
+                                  stdout=stdout if stdout is not None else subprocess.PIPE,
+                                  stderr=subprocess.PIPE if stdout is not None else subprocess.STDOUT,
+                                  preexec_fn=_die_with_parent) as process:
+                stream = process.stderr if stdout is not None else process.stdout
+                tail: list[str] = []
+                for raw in stream:
+                    line = raw.decode("utf-8", "replace").rstrip("\n")
+                    tail = [*tail[-2:], line]
+                    on_line(line)
+                returncode = process.wait()
+            lines = tail
     except OSError as exc:
         raise BackupError(f"{label} could not run: {exc}") from None
-    if done.returncode != 0:
-        message = (done.stderr or b"") + ((done.stdout or b"") if stdout is None else b"")
-        lines = message.decode("utf-8", "replace").strip().splitlines()[:3]
-        detail = scrub(" ".join(lines))
-        raise BackupError(f"{label} failed (exit status {done.returncode}): {detail or 'no message'}")
+    if returncode != 0:
+        detail = scrub(" ".join(line.strip() for line in lines if line.strip()))
+        raise BackupError(f"{label} failed (exit status {returncode}): {detail or 'no message'}")
 
 
 # -- cache ----------------------------------------------------------------------------------------

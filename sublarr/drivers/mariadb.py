@@ -41,7 +41,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import create_engine, event, text
@@ -66,14 +66,19 @@ from sublarr.core.schema import legacy_now
 from sublarr.drivers.base import (
     StorageDriver,
     StorageFeatures,
+    TableProgress,
     executemany_writer,
     find_tool,
     identity_columns,
+    metered_stdin,
     private_file,
     run_tool,
     switched,
     upsert_assignments,
 )
+
+if TYPE_CHECKING:
+    from sublarr.core.transfer import Progress
 
 log = logging.getLogger("sublarr.storage")
 
@@ -507,21 +512,34 @@ class MariadbStorage(StorageDriver):
             env["MYSQL_PWD"] = str(self.url.password)  # never on the command line
         return env
 
-    def backup(self, target: Path) -> tuple[dict[str, str | None], dict[str, int]]:
+    def backup(self, target: Path, progress: Progress | None = None) -> tuple[dict[str, str | None], dict[str, int]]:
         """``mariadb-dump --single-transaction``: one consistent snapshot while the service keeps
         writing. The tool cannot share its snapshot, so what the manifest says is read from the dump
         itself: one ``INSERT`` line per row (``--skip-extended-insert``; the tool escapes line breaks
-        inside values), the revisions from the rows of the ``alembic_version_*`` tables."""
+        inside values), the revisions from the rows of the ``alembic_version_*`` tables.
+        ``progress``: tables, as ``mariadb-dump --verbose`` finishes each (the rows of its snapshot
+        are known only from the dump, afterwards)."""
         from sublarr.core.backup import fsync_dir, fsync_file
 
         dump = self._tool("mariadb-dump", "mysqldump")
         tmp = private_file(target.with_name(target.name + ".tmp"))
+        command = [dump, *self._client_args(), "--single-transaction", "--skip-lock-tables", "--no-tablespaces",
+                   "--hex-blob", "--skip-extended-insert", "--skip-comments", "--add-drop-table", "--skip-triggers",
+                   str(self.url.database)]
         try:
-            with open(tmp, "wb") as out:
-                run_tool([dump, *self._client_args(), "--single-transaction", "--skip-lock-tables",
-                          "--no-tablespaces", "--hex-blob", "--skip-extended-insert", "--skip-comments",
-                          "--add-drop-table", "--skip-triggers", str(self.url.database)],
-                         self._client_env(), "mariadb-dump", stdout=out)
+            with open(tmp, "wb") as out, contextlib.ExitStack() as stack:
+                on_line = None
+                if progress is not None:
+                    tables = TableProgress(stack.enter_context(progress("mariadb-dump: tables", self._table_count())))
+                    stack.callback(tables.done)
+
+                    def on_line(line: str) -> None:
+                        found = _DUMP_TABLE.match(line)
+                        if found:
+                            tables.started(found.group(1))
+
+                    command.insert(-1, "--verbose")
+                run_tool(command, self._client_env(), "mariadb-dump", stdout=out, on_line=on_line)
             contents = describe_dump(tmp)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -532,16 +550,29 @@ class MariadbStorage(StorageDriver):
         fsync_dir(target.parent)
         return contents
 
-    def restore(self, backup_file: Path) -> None:
+    def restore(self, backup_file: Path, progress: Progress | None = None) -> None:
         """The dump is replayed by the ``mariadb`` client under the migration lock. MariaDB cannot
         roll back DDL, so a restore that fails half-way leaves the database partly restored: the
-        safety copy that ``sublarr db restore`` takes first is what puts it back."""
+        safety copy that ``sublarr db restore`` takes first is what puts it back. ``progress``: the
+        bytes of the dump the client has read."""
         client = self._tool("mariadb", "mysql")
         self.engine.dispose()
-        with self.engine.connect() as conn, self.migration_lock(conn), open(backup_file, "rb") as dump:
+        with self.engine.connect() as conn, self.migration_lock(conn), contextlib.ExitStack() as stack:
+            if progress is None:
+                dump = stack.enter_context(open(backup_file, "rb"))
+            else:
+                update = stack.enter_context(progress("mariadb: bytes replayed", backup_file.stat().st_size))
+                dump = stack.enter_context(metered_stdin(backup_file, update))
             run_tool([client, *self._client_args(), "--binary-mode", str(self.url.database)],
                      self._client_env(), "mariadb", stdin=dump)
         self.engine.dispose()
+
+    def _table_count(self) -> int:
+        with self.engine.connect() as conn:
+            count = conn.execute(text("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                                      "DATABASE() AND table_type = 'BASE TABLE'")).scalar_one()
+            conn.rollback()
+        return int(count)
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -560,6 +591,8 @@ class MariadbStorage(StorageDriver):
         }
 
 
+# what mariadb-dump --verbose says as it starts a table
+_DUMP_TABLE = re.compile(r"^-- Retrieving table structure for table (.+)\.\.\.$")
 _CREATE = re.compile(rb"^CREATE TABLE `((?:[^`]|``)+)`")
 # a table with an invisible column (the hash column of a key over text) is dumped with its column list
 _INSERT = re.compile(rb"^INSERT INTO `((?:[^`]|``)+)` (?:\((?:`(?:[^`]|``)+`(?:, )?)+\) )?VALUES \(")

@@ -6,9 +6,10 @@ import contextlib
 import io
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import create_engine, text
@@ -21,13 +22,20 @@ from sublarr.core.schema import legacy_now
 from sublarr.drivers.base import (
     StorageDriver,
     StorageFeatures,
+    TableProgress,
     find_tool,
     identity_columns,
     private_file,
     run_tool,
 )
 
+if TYPE_CHECKING:
+    from sublarr.core.transfer import Progress
+
 log = logging.getLogger("sublarr.storage")
+
+# What pg_dump/pg_restore --verbose say as they start a table's rows: the progress of a backup/restore.
+_TOOL_TABLE = re.compile(r'(?:dumping contents of|processing data for) table "(?:[^"]*\.)?([^"]+)"')
 
 # pg_advisory_lock key shared by every sublarr process migrating the same database.
 MIGRATION_LOCK_KEY = 0x5B1A77
@@ -156,10 +164,11 @@ class PostgresqlStorage(StorageDriver):
             return str(exc)
         return None
 
-    def backup(self, target: Path) -> tuple[dict[str, str | None], dict[str, int]]:
+    def backup(self, target: Path, progress: Progress | None = None) -> tuple[dict[str, str | None], dict[str, int]]:
         """``pg_dump -Fc`` from the snapshot of a ``REPEATABLE READ`` transaction that also counts the
         rows and reads the schema revisions (``pg_export_snapshot``), so the manifest describes
-        exactly what the dump holds, even while the service keeps writing."""
+        exactly what the dump holds, even while the service keeps writing. ``progress``: the rows of
+        each table as ``pg_dump --verbose`` finishes it (the counts come from the same snapshot)."""
         from sublarr.core.backup import describe_connection, fsync_dir, fsync_file
 
         pg_dump = find_tool("pg_dump", _CLIENT_TOOLS)
@@ -170,8 +179,10 @@ class PostgresqlStorage(StorageDriver):
                 with conn.begin():
                     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
                     revisions, rows = describe_connection(conn)
-                    run_tool([pg_dump, "--no-password", "--format=custom", f"--snapshot={snapshot}", f"--file={tmp}"],
-                             client_environment(self.url), "pg_dump")
+                    command = [pg_dump, "--no-password", "--format=custom", f"--snapshot={snapshot}", f"--file={tmp}"]
+                    with _tool_progress(progress, "pg_dump: rows", rows) as on_line:
+                        run_tool(command + (["--verbose"] if on_line else []), client_environment(self.url),
+                                 "pg_dump", on_line=on_line)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -181,17 +192,23 @@ class PostgresqlStorage(StorageDriver):
         fsync_dir(target.parent)
         return revisions, rows
 
-    def restore(self, backup_file: Path) -> None:
+    def restore(self, backup_file: Path, progress: Progress | None = None) -> None:
         """``pg_restore --clean --single-transaction``: a failed or killed restore changes nothing
-        (pg_restore dies with this process, so its transaction is rolled back)."""
+        (pg_restore dies with this process, so its transaction is rolled back). ``progress``: the
+        rows of each table (from the manifest) as ``pg_restore --verbose`` finishes it."""
+        from sublarr.core.backup import Manifest
+
         pg_restore = find_tool("pg_restore", _CLIENT_TOOLS)
+        rows = Manifest.read(backup_file).rows if progress else {}
         self.engine.dispose()
-        with self.engine.connect() as conn, self.migration_lock(conn):
+        with self.engine.connect() as conn, self.migration_lock(conn), \
+                _tool_progress(progress, "pg_restore: rows", rows) as on_line:
             # Owners and grants of the dumped server are not replayed: the configured user owns
             # what it restores.
             run_tool([pg_restore, "--no-password", "--clean", "--if-exists", "--single-transaction",
                       "--exit-on-error", "--no-owner", "--no-privileges", f"--dbname={self.url.database}",
-                      str(backup_file)], client_environment(self.url), "pg_restore")
+                      *(["--verbose"] if on_line else []), str(backup_file)], client_environment(self.url),
+                     "pg_restore", on_line=on_line)
         self.engine.dispose()
 
     def after_bulk_write(self, table: str, rows: int) -> None:
@@ -270,6 +287,26 @@ def client_environment(url: URL) -> dict[str, str]:
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
     return env
+
+
+@contextlib.contextmanager
+def _tool_progress(progress: Progress | None, label: str,
+                   rows: Mapping[str, int]) -> Iterator[Callable[[str], None] | None]:
+    """An ``on_line`` for run_tool that moves a bar of ``rows`` on as the tool announces each table
+    (None without a bar: the tool then runs without --verbose)."""
+    if progress is None:
+        yield None
+        return
+    with progress(label, sum(rows.values())) as update:
+        tables = TableProgress(update, rows)
+
+        def on_line(line: str) -> None:
+            found = _TOOL_TABLE.search(line)
+            if found:
+                tables.started(found.group(1))
+
+        yield on_line
+        tables.done()
 
 
 @hookimpl

@@ -14,9 +14,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import create_engine, event
@@ -33,6 +33,9 @@ from sublarr.drivers.base import (
     private_file,
     switched,
 )
+
+if TYPE_CHECKING:
+    from sublarr.core.transfer import Progress
 
 _BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED", "EXCLUSIVE": "BEGIN EXCLUSIVE"}
 
@@ -175,14 +178,17 @@ class SqliteStorage(StorageDriver):
 
     # -- backup: the online backup API -------------------------------------------------------------
 
-    def backup(self, target: Path) -> tuple[dict[str, str | None], dict[str, int]]:
+    def backup(self, target: Path, progress: Progress | None = None) -> tuple[dict[str, str | None], dict[str, int]]:
+        """The online backup API in one step (one consistent read: a stepped backup of a database
+        that others write starts over at each write); ``progress``: its pages, all at once."""
         from sublarr.core.backup import BackupError
 
         if not self.path:
             raise BackupError("an in-memory SQLite database cannot be backed up")
         raw = self.engine.raw_connection()  # a pooled connection: busy_timeout and WAL as configured
         try:
-            sqlite_snapshot(raw.driver_connection, target)
+            with _page_progress(progress, "sqlite backup: pages", raw.driver_connection) as on_step:
+                sqlite_snapshot(raw.driver_connection, target, on_step=on_step)
         except BaseException:
             with contextlib.suppress(OSError):
                 target.unlink()
@@ -191,16 +197,18 @@ class SqliteStorage(StorageDriver):
             raw.close()
         return describe_sqlite_file(target)
 
-    def restore(self, backup_file: Path) -> None:
+    def restore(self, backup_file: Path, progress: Progress | None = None) -> None:
         """The backup is copied beside the database, checked, and renamed over it once no other
-        connection holds the database: atomic, never half-restored."""
+        connection holds the database: atomic, never half-restored. ``progress``: the pages copied
+        (in steps: nothing else writes the backup file)."""
         from sublarr.core.backup import BackupError, utc_stamp
 
         db = Path(self.path).expanduser().resolve()
         work = db.with_name(f".{db.name}.restore-{utc_stamp()}-{os.getpid()}.tmp")
         source = sqlite3.connect(f"{backup_file.as_uri()}?mode=ro", uri=True)
         try:
-            sqlite_snapshot(source, work)
+            with _page_progress(progress, "sqlite restore: pages", source) as on_step:
+                sqlite_snapshot(source, work, on_step=on_step, pages=_RESTORE_STEP_PAGES if on_step else -1)
         finally:
             source.close()
         try:
@@ -280,19 +288,44 @@ class SqliteStorage(StorageDriver):
 
 # -- SQLite files (backups, restores, adoption of legacy files) -----------------------------------
 
-def sqlite_snapshot(source: sqlite3.Connection, destination: Path) -> Path:
+_RESTORE_STEP_PAGES = 1024  # pages per step of a restore with a progress bar (4 MiB at 4 KiB pages)
+
+
+@contextlib.contextmanager
+def _page_progress(progress: Progress | None, label: str,
+                   source: sqlite3.Connection) -> Iterator[Callable[[int, int, int], None] | None]:
+    """The ``progress`` argument of ``Connection.backup`` moving a bar of the source's pages on."""
+    if progress is None:
+        yield None
+        return
+    total = source.execute("PRAGMA page_count").fetchone()[0]
+    with progress(label, total) as update:
+        done = 0
+
+        def on_step(_status: int, remaining: int, pages: int) -> None:
+            nonlocal done
+            update(max(0, pages - remaining - done))
+            done = max(done, pages - remaining)
+
+        yield on_step
+
+
+def sqlite_snapshot(source: sqlite3.Connection, destination: Path, *,
+                    on_step: Callable[[int, int, int], None] | None = None, pages: int = -1) -> Path:
     """Write a consistent copy of ``source`` to ``destination`` with the online backup API.
 
     The copy is written (mode 0600: it holds secrets) under a temporary name and renamed when
     complete (a kill never leaves a half copy under the final name), and it is one self-contained
-    file (``journal_mode=DELETE``).
+    file (``journal_mode=DELETE``). ``pages=-1`` copies in one step, one consistent read
+    transaction; steps (``pages > 0``) only for a source nobody else writes (a write starts the copy
+    over). ``on_step(status, remaining, total)`` is called after each step.
     """
     from sublarr.core.backup import fsync_dir, fsync_file
 
     tmp = private_file(destination.with_name(destination.name + ".tmp"))
     target = sqlite3.connect(tmp, isolation_level=None)
     try:
-        source.backup(target)  # pages=-1: one step, so one consistent read transaction
+        source.backup(target, pages=pages, progress=on_step)
         target.execute("PRAGMA journal_mode=DELETE")
     finally:
         target.close()
