@@ -85,6 +85,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("sublarr: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        # one line like every other error (click's own form is three: Usage / Try / Error)
+        where = exc.ctx.command_path if exc.ctx is not None else "sublarr"
+        message = " ".join(exc.format_message().split())
+        click.echo(f"sublarr: error: {message} (see `{where} --help`)", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

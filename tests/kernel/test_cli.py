@@ -198,3 +198,18 @@ def test_worker_needs_redis(tmp_path):
 def test_unknown_command_is_usage_error(tmp_path):
     result = sublarr("nope", cwd=tmp_path)
     assert result.returncode == 2
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["nope"], "No such command 'nope'. (see `sublarr --help`)"),
+    (["--bogus"], "No such option '--bogus'. (see `sublarr --help`)"),
+    (["jobs", "list", "--status", "bogus"], "Invalid value for '--status'"),
+    (["webhooks", "add", "x"], "Missing argument 'URL'. (see `sublarr webhooks add --help`)"),
+])
+def test_usage_errors_are_one_line_naming_the_help_to_read(tmp_path, args, expected):
+    """click's own form is three lines (Usage / Try / Error); every error of ours is one."""
+    result = sublarr(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert expected in one_error_line(result)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "sublarr.db").exists()
