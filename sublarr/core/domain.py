@@ -3,7 +3,8 @@
 A domain plugin returns :class:`Domain` objects from the ``sublarr_domains`` hook::
 
     Domain(name="wanted", version="1.0", tables=[WantedItem.__table__],
-           migrations=Path(__file__).parent / "migrations", repository=WantedRepository)
+           migrations=Path(__file__).parent / "migrations", repository=WantedRepository,
+           legacy_tables=("wanted_items",))
 
 Each public method of the repository is one short transaction; the package exposes the
 same methods as module functions acting on the active kernel (:func:`export`).
@@ -39,6 +40,9 @@ class Domain:
     migrations: Path | str | None = None  # folder of Alembic revision files (one linear history)
     version: str = "0"
     requires: Sequence[str] = field(default_factory=tuple)  # domains whose migrations run first
+    # Tables of a legacy (pre-Alembic) Sublarr database this domain takes over when one is adopted
+    # (``sublarr.core.adopt``); its baseline revision must create them.
+    legacy_tables: Sequence[str] = field(default_factory=tuple)
 
     @property
     def version_table(self) -> str:

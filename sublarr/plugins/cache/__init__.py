@@ -21,5 +21,6 @@ __all__ = [*export("cache", CacheRepository, globals()), "HISTORY_LIMIT"]
 def sublarr_domains():
     return [Domain(name="cache", version=__version__,
                    tables=[FfprobeCache.__table__, AnidbMapping.__table__],
+                   legacy_tables=("ffprobe_cache", "anidb_mappings"),
                    migrations=Path(__file__).parent / "migrations", repository=CacheRepository,
                    requires=("providers", "jobs"))]

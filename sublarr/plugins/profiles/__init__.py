@@ -25,5 +25,6 @@ def sublarr_domains():
     return [Domain(name="profiles", version=__version__,
                    tables=[LanguageProfile.__table__, SeriesLanguageProfile.__table__,
                            MovieLanguageProfile.__table__],
+                   legacy_tables=("language_profiles", "series_language_profiles", "movie_language_profiles"),
                    migrations=Path(__file__).parent / "migrations", repository=ProfilesRepository,
                    requires=("wanted",))]  # the repository reads wanted_items
