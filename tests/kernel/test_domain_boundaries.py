@@ -148,3 +148,104 @@ def test_a_disabled_domain_takes_its_events_and_maintenance_along() -> None:
                     for impl in configuration.plugins.pm.hook.sublarr_maintenance.get_hookimpls()}
     assert not implementers & {"providers", "standalone"}
 
+
+# -- a domain reads another domain's data only through that domain's repository -------------------
+
+def _crosses_a_boundary(path: Path, own: str, requires: set[str], domains: set[str],
+                        foreign_tables: set[str]) -> list[str]:
+    """In domain ``own``'s package: imports of another domain's package (its models, its tables, its
+    repository module), SQL text on another domain's table or a ``table("x")`` of it, and
+    ``repo("other")`` calls on a domain that ``requires`` does not declare. (A table's name as a plain
+    string is fine: ``get_cache_stats`` has a legacy ``"provider_cache"`` key.)"""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    docstrings = _docstrings(tree)
+    where = path.relative_to(ROOT)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level >= 2 and node.module:  # from ..other.models import X
+                other = node.module.split(".")[0]
+                found.append(f"{where}:{node.lineno}: imports the {other} domain's {node.module}")
+            elif node.level >= 2:  # from .. import other
+                found += [f"{where}:{node.lineno}: imports the {a.name} domain" for a in node.names if a.name in domains]
+            elif node.module:
+                parts = node.module.split(".")
+                if parts[:2] == ["sublarr", "plugins"]:
+                    others = [parts[2]] if len(parts) > 2 else [a.name for a in node.names]
+                    found += [f"{where}:{node.lineno}: imports the {o} domain" for o in others
+                              if o in domains and o != own]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[:2] == ["sublarr", "plugins"] and len(parts) > 2 and parts[2] in domains - {own}:
+                    found.append(f"{where}:{node.lineno}: imports the {parts[2]} domain")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            for table in foreign_tables:  # SQL text that reads or writes it
+                if re.search(rf"\b(FROM|JOIN|INTO|UPDATE|TABLE)\s+[\"`]?{table}\b", node.value, re.IGNORECASE):
+                    found.append(f"{where}:{node.lineno}: SQL on another domain's table {table!r}")
+        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None))
+              in ("table", "Table") and node.args and isinstance(node.args[0], ast.Constant)
+              and node.args[0].value in foreign_tables):  # sqlalchemy table("x", ...) / Table("x", ...)
+            found.append(f"{where}:{node.lineno}: declares another domain's table {node.args[0].value!r}")
+        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "repo" and node.args
+              and isinstance(node.args[0], ast.Constant)):
+            other = node.args[0].value
+            if other != own and other not in requires:
+                found.append(f"{where}:{node.lineno}: reads the {other} domain, which `requires` does not declare")
+    return found
+
+
+def test_no_domain_reads_another_domains_tables(configuration: Configuration) -> None:
+    domains = configuration.domains
+    tables = {t.name: name for name, d in domains.items() for t in d.tables}
+    found = []
+    for name, domain in domains.items():
+        package = ROOT / "plugins" / name
+        assert package.is_dir(), name
+        foreign = {t for t, owner in tables.items() if owner != name}
+        for path in sorted(package.rglob("*.py")):
+            found += _crosses_a_boundary(path, name, set(domain.requires), set(domains), foreign)
+    assert found == []
+
+
+def test_the_boundary_checker_finds_what_it_looks_for(tmp_path: Path) -> None:
+    global ROOT
+    sample = tmp_path / "x.py"
+    sample.write_text('"""Reads wanted_items (prose)."""\n'
+                      "from sublarr.plugins.wanted.models import WantedItem\n"
+                      "from sublarr.plugins.config.repository import MAX_KEY_LENGTH\n"
+                      "from sublarr.plugins.profiles.models import Mine\n"
+                      "from sublarr.plugins import jobs\n"
+                      "import sublarr.plugins.jobs.models\n"
+                      "from ..wanted import models\n"
+                      "from .. import jobs\n"
+                      "from .models import Mine\n"
+                      "text('SELECT count(*) FROM wanted_items')\n"
+                      "text('UPDATE \"wanted_items\" SET x = 1')\n"
+                      "w = sa.table('wanted_items', sa.column('id'))\n"
+                      "stats = {'wanted_items': 1}\n"
+                      "self.repo('jobs').get_job('x')\n"
+                      "self.repo('config').get_config_entry('x')\n"
+                      "self.repo('profiles').get_profiles()\n")
+    saved, ROOT = ROOT, tmp_path
+    try:
+        hits = _crosses_a_boundary(sample, "profiles", {"config"}, {"wanted", "config", "jobs", "profiles"},
+                                   {"wanted_items"})
+    finally:
+        ROOT = saved
+    assert sorted(h.split(": ", 1)[1] for h in hits) == sorted([
+        "imports the wanted domain", "imports the config domain", "imports the jobs domain",
+        "imports the jobs domain", "imports the wanted domain's wanted", "imports the jobs domain",
+        "SQL on another domain's table 'wanted_items'", "SQL on another domain's table 'wanted_items'",
+        "declares another domain's table 'wanted_items'", "reads the jobs domain, which `requires` does not declare"])
+
+
+def test_cross_domain_reads_share_one_snapshot(kernel) -> None:
+    """A read through another domain's repository inside a read joins it (``Repository.read``)."""
+    library, providers = kernel.repo("library"), kernel.repo("providers")
+    with library.read() as outer, providers.read() as inner:
+        assert inner is outer
+    with library.read() as first:
+        pass
+    with providers.read() as second:
+        assert second is not first

@@ -1,7 +1,7 @@
 """providers domain: provider search cache, download history and statistics (legacy ``db/providers.py``).
 
-Tables ``provider_cache``, ``subtitle_downloads`` (read by the library and cache domains) and
-``provider_stats``. Legacy names and repository names live side by side, one implementation
+Tables ``provider_cache``, ``subtitle_downloads`` (the library and cache domains read it through
+this repository) and ``provider_stats``. Legacy names and repository names live side by side, one implementation
 where they mean the same (``is_provider_auto_disabled`` = ``is_auto_disabled``,
 ``save_cache_results`` = ``cache_provider_results``). Counters are computed in SQL, so
 concurrent writers lose no update; caching a (provider, query) again replaces its entry.
