@@ -33,6 +33,7 @@ and leaves the legacy file as it was.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import sqlite3
@@ -48,6 +49,7 @@ from sublarr.core.backup import fsync_dir, fsync_file, unique_path, utc_stamp
 from sublarr.core.domain import Domain
 from sublarr.core.errors import MigrationError, SublarrError
 from sublarr.core.migrate import Migrator, unversioned_tables
+from sublarr.core.plugins import BUILTIN, LOADED
 from sublarr.core.timeutil import normalise
 from sublarr.drivers.sqlite import release_sqlite_file, sqlite_snapshot
 
@@ -57,17 +59,6 @@ if TYPE_CHECKING:
     from sublarr.core.transfer import Progress
 
 log = logging.getLogger("sublarr.adopt")
-
-# The 28 tables of the legacy schema (legacy-reference-a §2.1). A legacy table that no loaded
-# domain owns stops adoption: its rows would otherwise be left behind.
-LEGACY_TABLES: frozenset[str] = frozenset({
-    "jobs", "daily_stats", "config_entries", "provider_cache", "subtitle_downloads", "wanted_items",
-    "upgrade_history", "translation_config_history", "blacklist_entries", "language_profiles",
-    "series_language_profiles", "movie_language_profiles", "ffprobe_cache", "glossary_entries",
-    "prompt_presets", "provider_stats", "anidb_mappings", "translation_backend_stats", "whisper_jobs",
-    "watched_folders", "standalone_series", "standalone_movies", "metadata_cache", "hook_configs",
-    "webhook_configs", "hook_log", "scoring_weights", "provider_score_modifiers",
-})
 
 # Legacy timestamp columns: every ``*_at`` column plus these two. ``daily_stats.date`` is a date and
 # stays as it is.
@@ -194,6 +185,31 @@ def adopt_if_legacy(kernel: Kernel) -> AdoptionReport | None:
     return report
 
 
+def legacy_tables(kernel: Kernel) -> dict[str, str]:
+    """Legacy table -> the domain that adopts it, as the domains declare (``Domain.legacy_tables``).
+
+    The domains of built-in plugins that are not loaded (``plugins_disabled``, or a domain they
+    require is missing) count too: a legacy table whose domain is switched off must stop adoption,
+    not pass for a table of no sublarr domain and be left behind without its domain. Such a plugin
+    is imported to read its declaration, never registered; entry-point plugins are only read loaded.
+    """
+    declared = {table: d.name for d in kernel.domains.values() for table in d.legacy_tables}
+    for info in kernel.plugins:
+        if info.source != BUILTIN or info.status == LOADED:
+            continue
+        try:
+            hook = getattr(importlib.import_module(info.module), "sublarr_domains", None)
+            domains = hook() if hook is not None else []
+        except Exception as exc:  # it cannot declare anything then; adoption goes on
+            log.warning("built-in plugin %s (%s) could not be read for its legacy tables: %s",
+                        info.name, info.status, exc)
+            continue
+        for domain in domains:
+            for table in domain.legacy_tables:
+                declared.setdefault(table, domain.name)
+    return declared
+
+
 # -- adoption -------------------------------------------------------------------------------------------
 
 def adopt(kernel: Kernel, *, on_step: Callable[[str], None] | None = None,
@@ -215,7 +231,8 @@ def adopt(kernel: Kernel, *, on_step: Callable[[str], None] | None = None,
     with storage.migration_lock(None):  # a file lock: no connection needed
         kernel.engine.dispose()
         try:
-            return _Adoption(path, list(kernel.domains.values()), kernel.settings, on_step, progress).run()
+            return _Adoption(path, list(kernel.domains.values()), legacy_tables(kernel), kernel.settings,
+                             on_step, progress).run()
         finally:
             kernel.engine.dispose()
 
@@ -225,10 +242,11 @@ def _quote(name: str) -> str:
 
 
 class _Adoption:
-    def __init__(self, path: Path, domains: list[Domain], settings: Settings,
+    def __init__(self, path: Path, domains: list[Domain], legacy: dict[str, str], settings: Settings,
                  on_step: Callable[[str], None] | None, progress: Progress | None = None):
         self.path = path
         self.domains = domains
+        self.legacy = legacy  # legacy table -> the domain that adopts it
         self.settings = settings
         self.on_step = on_step or (lambda _step: None)
         self.progress = progress
@@ -297,12 +315,14 @@ class _Adoption:
             raise NotLegacy(f"{self.path} is not a legacy Sublarr database: it has a migration history "
                             "(use `sublarr db upgrade`)")
         owned = {t.name for d in self.domains for t in d.tables}
-        if not names & (owned | LEGACY_TABLES):
+        if not names & (owned | set(self.legacy)):
             raise NotLegacy(f"{self.path} is not a legacy Sublarr database: none of its tables is sublarr's")
-        orphaned = sorted((names & LEGACY_TABLES) - owned)
+        orphaned = sorted((names & set(self.legacy)) - owned)
         if orphaned:
-            raise AdoptionError(f"legacy tables {', '.join(orphaned)} belong to no loaded domain plugin; enable "
-                                "the plugins that own them (setting plugins_disabled) before adopting")
+            domains = sorted({self.legacy[t] for t in orphaned})
+            raise AdoptionError(f"legacy tables {', '.join(orphaned)} belong to no loaded domain plugin (domains "
+                                f"{', '.join(domains)}); enable the plugins that own them (setting "
+                                "plugins_disabled) before adopting")
         return sorted(names)
 
     def _lock_legacy_file(self) -> None:

@@ -113,9 +113,10 @@ class Configuration:
 
     @cached_property
     def events(self) -> dict[str, EventType]:
-        """The event catalog: built-in events and the plugins' own."""
+        """The event catalog: the events every loaded plugin declares (the domains' among them)."""
         from dataclasses import replace
 
+        self.domains  # noqa: B018 (a plugin disabled because a domain it requires is missing adds no events)
         events: dict[str, EventType] = {}
         for plugin, event in self.plugins.collect("sublarr_events"):
             if event.name in events:

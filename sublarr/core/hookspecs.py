@@ -60,7 +60,10 @@ def sublarr_domains():
 
 @hookspec
 def sublarr_events():
-    """Return a list of :class:`sublarr.core.events.EventType` this plugin adds to the catalog."""
+    """Return a list of :class:`sublarr.core.events.EventType`: the events this plugin emits.
+
+    The kernel declares none of its own; each built-in domain declares its events here too.
+    """
 
 
 @hookspec
@@ -82,7 +85,8 @@ def sublarr_event(kernel, event, payload):
 
 @hookspec
 def sublarr_maintenance(kernel):
-    """Periodic housekeeping in ``sublarr run`` (every ``maintenance_interval_seconds``)."""
+    """Periodic housekeeping in ``sublarr run`` (every ``maintenance_interval_seconds``), e.g. a
+    domain removing its expired cache rows."""
 
 
 @hookspec

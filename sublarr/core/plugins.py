@@ -31,6 +31,7 @@ import pluggy
 
 from sublarr.core import hookspecs
 from sublarr.core.errors import SettingsError
+from sublarr.plugins import BUILTIN_PLUGINS as DOMAIN_PLUGINS
 
 log = logging.getLogger("sublarr.plugins")
 
@@ -50,23 +51,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("redis-cache", "sublarr.drivers.redis_cache"),
     ("memory-queue", "sublarr.drivers.memory_queue"),
     ("rq-queue", "sublarr.drivers.rq_queue"),
-    ("events", "sublarr.core.events"),
-    ("maintenance", "sublarr.core.maintenance"),
-    ("config", "sublarr.plugins.config"),
-    ("blacklist", "sublarr.plugins.blacklist"),
-    ("providers", "sublarr.plugins.providers"),
-    ("cache", "sublarr.plugins.cache"),
-    ("plugin_config", "sublarr.plugins.plugin_config"),
-    ("scoring", "sublarr.plugins.scoring"),
-    ("library", "sublarr.plugins.library"),
-    ("whisper", "sublarr.plugins.whisper"),
-    ("translation", "sublarr.plugins.translation"),
-    ("jobs", "sublarr.plugins.jobs"),
-    ("wanted", "sublarr.plugins.wanted"),
-    ("profiles", "sublarr.plugins.profiles"),
-    ("hooks", "sublarr.plugins.hooks"),
-    ("hooks-dispatch", "sublarr.plugins.hooks.dispatch"),
-    ("standalone", "sublarr.plugins.standalone"),
+    *DOMAIN_PLUGINS,  # the domains (and their helpers), listed where they live: sublarr/plugins
 )
 
 BUILTIN, ENTRY_POINT, RUNTIME = "built-in", "entry point", "runtime"

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, inspect, select, update
 
 import sublarr.plugins.cache as cache
+from sublarr.core.domain import is_or_extends
 from sublarr.core.timeutil import fmt, parse, utcnow
 from sublarr.plugins.cache import (
     cleanup_old_anidb_mappings,
@@ -235,14 +236,16 @@ def test_unicode_paths_match_by_code_point(kernel):
 
 
 def test_sqlite_history_lookup_uses_the_path_index(empty_database):
-    # SQLite text is byte-ordered, so the prefix is an index range (no full scan at 100k rows)
+    # SQLite text is byte-ordered, so the prefix is an index range (no full scan at 100k rows), in both
+    # lookups the history makes through the providers' and the jobs' repositories
     k = boot(empty_database("sqlite"))
     try:
-        query = select(downloads.c.id).where(k.repo("cache")._same_media(downloads.c.file_path, "/tv/Ep 1"))
-        with k.engine.connect() as conn:
-            compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
-            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
-        assert "idx_subtitle_downloads_path" in plan and "SCAN subtitle_downloads" not in plan
+        for table, index in ((downloads, "idx_subtitle_downloads_path"), (jobs, "idx_jobs_file_path")):
+            same_media = is_or_extends(table.c.file_path, "/tv/Ep 1", ".", binary_text=k.storage.features.binary_text)
+            with k.engine.connect() as conn:
+                compiled = select(table.c.id).where(same_media).compile(conn, compile_kwargs={"literal_binds": True})
+                plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+            assert index in plan and f"SCAN {table.name}" not in plan, plan
     finally:
         k.close()
 

@@ -113,7 +113,9 @@ def test_concurrent_saves_of_one_key_keep_one_row(kernel):
 
 
 def test_package_exports_the_legacy_functions():
-    assert set(config.__all__) == {"save_config_entry", "get_config_entry", "get_all_config_entries"}
+    assert set(config.__all__) == {"save_config_entry", "get_config_entry", "get_all_config_entries",
+                                   # for the plugin_config domain, which reads through this repository
+                                   "get_config_entries_by_prefix", "delete_config_entries_by_prefix"}
 
 
 # -- migrations ------------------------------------------------------------------------------------
@@ -149,3 +151,16 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
         assert get_config_entry("k") == "again"
     finally:
         k.close()
+
+
+def test_entries_by_prefix_match_literally_and_in_code_point_order(kernel):
+    repo = kernel.repo("config")
+    for key in ("p.b", "p.a", "p.Ä", "p.Z", "pXb", "P.a", "q.a"):
+        repo.save_config_entry(key, key.upper())
+    assert list(repo.get_config_entries_by_prefix("p.")) == ["p.Z", "p.a", "p.b", "p.Ä"]
+    assert repo.get_config_entries_by_prefix("p_") == {}  # "_" and "%" are no wildcards
+    assert repo.get_config_entries_by_prefix("") == repo.get_all_config_entries()
+    with pytest.raises(ValueError, match="prefix must not be empty"):
+        repo.delete_config_entries_by_prefix("")  # would be every entry
+    assert repo.delete_config_entries_by_prefix("p.") == 4
+    assert sorted(repo.get_all_config_entries()) == ["P.a", "pXb", "q.a"]

@@ -478,7 +478,9 @@ def test_package_exports_both_name_sets():
               "clear_auto_disable", "get_provider_health_history", "get_provider_success_rate"}
     repository = {"record_search", "record_download", "record_download_failure", "get_all_provider_stats",
                   "clear_provider_stats", "check_auto_disable", "is_auto_disabled", "get_disabled_providers",
-                  "save_cache_results"}
+                  "save_cache_results",
+                  # the download history other domains read (library, cache) through this repository
+                  "get_subtitle_downloads", "get_subtitle_download_stats", "get_downloads_for_media"}
     assert set(providers.__all__) == legacy | repository
 
 

@@ -19,4 +19,5 @@ __all__ = export("blacklist", BlacklistRepository, globals())
 @hookimpl
 def sublarr_domains():
     return [Domain(name="blacklist", version=__version__, tables=[BlacklistEntry.__table__],
+                   legacy_tables=("blacklist_entries",),
                    migrations=Path(__file__).parent / "migrations", repository=BlacklistRepository)]

@@ -1,8 +1,8 @@
 """cache domain: the media-data cache of the legacy ``db/cache.py`` (not the cache *driver*).
 
 ffprobe results per file (``ffprobe_cache``), TVDB -> AniDB id mappings with a sliding TTL
-(``anidb_mappings``), a file's download and translation history (read from the providers'
-``subtitle_downloads`` and the jobs' ``jobs``), and a front for the providers' search cache.
+(``anidb_mappings``), a file's download and translation history (read through the providers'
+and the jobs' repositories), and a front for the providers' search cache.
 """
 
 from pathlib import Path
@@ -21,5 +21,6 @@ __all__ = [*export("cache", CacheRepository, globals()), "HISTORY_LIMIT"]
 def sublarr_domains():
     return [Domain(name="cache", version=__version__,
                    tables=[FfprobeCache.__table__, AnidbMapping.__table__],
+                   legacy_tables=("ffprobe_cache", "anidb_mappings"),
                    migrations=Path(__file__).parent / "migrations", repository=CacheRepository,
                    requires=("providers", "jobs"))]

@@ -6,12 +6,10 @@ import math
 import ntpath
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 
-from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, require_int, require_str, starts_with, to_json
+from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, require_int, require_str, to_json
 from sublarr.core.timeutil import iso_in, now_iso, parse, utcnow
-from sublarr.plugins.jobs.models import Job
-from sublarr.plugins.providers.models import SubtitleDownload
 
 from .models import AnidbMapping, FfprobeCache
 
@@ -19,8 +17,6 @@ log = logging.getLogger("sublarr.plugins.cache")
 
 ffprobe = FfprobeCache.__table__
 anidb = AnidbMapping.__table__
-downloads = SubtitleDownload.__table__
-jobs = Job.__table__
 
 HISTORY_LIMIT = 50  # entries of get_episode_history, and rows read from each source table
 
@@ -86,42 +82,20 @@ class CacheRepository(Repository):
         """
         require_str("file_path", file_path, allow_empty=False)
         base = _strip_extension(file_path)
-        with self.read() as conn:
-            downloaded = conn.execute(
-                select(downloads.c.provider_name, downloads.c.format, downloads.c.score, downloads.c.downloaded_at)
-                .where(self._same_media(downloads.c.file_path, base))
-                .order_by(downloads.c.downloaded_at.desc(), downloads.c.id.desc()).limit(HISTORY_LIMIT)
-            ).all()
-            translated = conn.execute(
-                select(jobs.c.source_format, jobs.c.status, jobs.c.error, jobs.c.created_at)
-                .where(self._same_media(jobs.c.file_path, base))
-                .order_by(jobs.c.created_at.desc()).limit(HISTORY_LIMIT)
-            ).all()
+        with self.read():  # one snapshot: the providers' and the jobs' reads join this transaction
+            downloaded = self.repo("providers").get_downloads_for_media(base, HISTORY_LIMIT)
+            translated = self.repo("jobs").get_jobs_for_media(base, HISTORY_LIMIT)
         history = [
-            {"action": "download", "provider_name": r.provider_name, "format": r.format, "score": r.score,
-             "date": r.downloaded_at, "status": "completed", "error": ""}
+            {"action": "download", "provider_name": r["provider_name"], "format": r["format"], "score": r["score"],
+             "date": r["downloaded_at"], "status": "completed", "error": ""}
             for r in downloaded
         ] + [
-            {"action": "translate", "provider_name": "", "format": r.source_format or "", "score": 0,
-             "date": r.created_at, "status": r.status, "error": r.error or ""}
+            {"action": "translate", "provider_name": "", "format": r["source_format"] or "", "score": 0,
+             "date": r["created_at"], "status": r["status"], "error": r["error"] or ""}
             for r in translated
         ]
         history.sort(key=lambda entry: entry["date"], reverse=True)
         return history[:HISTORY_LIMIT]
-
-    def _same_media(self, column, base: str):
-        """``column`` is ``base`` or starts with ``base + "."`` (literal, case-sensitive).
-
-        starts_with() is exact everywhere, but it hides the column inside substr(), so no index
-        can serve it (about 0.5 s per call at 100k rows). Where text compares by code point
-        (``features.binary_text``: SQLite, MariaDB), the same rows are exactly the range
-        [base + ".", base + "/") ("/" follows "."), which the file_path index serves. A
-        database that sorts by a locale (PostgreSQL may) is no such range.
-        """
-        subtitle_prefix = base + "."
-        if self.storage.features.binary_text:
-            return or_(column == base, and_(column >= subtitle_prefix, column < base + "/"))
-        return or_(column == base, starts_with(column, subtitle_prefix))
 
     # -- AniDB mappings -------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from sublarr import __version__
 from sublarr.core.domain import Domain, export
+from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
 from .models import ConfigEntry
@@ -12,7 +13,19 @@ from .repository import ConfigRepository
 __all__ = export("config", ConfigRepository, globals())
 
 
+# The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.
+EVENTS = (
+    EventType("config_updated", "Config Updated", "Settings were changed", ("keys",)),
+)
+
+
 @hookimpl
 def sublarr_domains():
     return [Domain(name="config", version=__version__, tables=[ConfigEntry.__table__],
+                   legacy_tables=("config_entries",),
                    migrations=Path(__file__).parent / "migrations", repository=ConfigRepository)]
+
+
+@hookimpl
+def sublarr_events():
+    return list(EVENTS)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from sublarr.core.domain import Repository, require_str
+from sublarr.core.domain import Repository, require_str, starts_with
 from sublarr.core.timeutil import now_iso
 
 from .models import ConfigEntry
@@ -23,6 +23,7 @@ def _key(key: object) -> str:
 
 class ConfigRepository(Repository):
     domain = "config"
+    MAX_KEY_LENGTH = MAX_KEY_LENGTH  # for domains that build keys (plugin_config)
 
     def save_config_entry(self, key: str, value: str) -> None:
         _key(key)
@@ -39,3 +40,17 @@ class ConfigRepository(Repository):
     def get_all_config_entries(self) -> dict[str, str]:
         with self.read() as conn:
             return dict(conn.execute(select(entries.c.key, entries.c.value)).all())
+
+    def get_config_entries_by_prefix(self, prefix: str) -> dict[str, str]:
+        """``{key: value}`` of the entries whose key starts with ``prefix`` (literal, case-sensitive),
+        in key order by code point (sorted here: PostgreSQL's ORDER BY would follow the database locale)."""
+        require_str("prefix", prefix)
+        with self.read() as conn:
+            rows = conn.execute(select(entries.c.key, entries.c.value).where(starts_with(entries.c.key, prefix)))
+            return dict(sorted(rows.all()))
+
+    def delete_config_entries_by_prefix(self, prefix: str) -> int:
+        """Delete the entries whose key starts with ``prefix`` (literal, case-sensitive); returns how many."""
+        require_str("prefix", prefix, allow_empty=False)  # "" would be every entry
+        with self.write() as conn:
+            return conn.execute(delete(entries).where(starts_with(entries.c.key, prefix))).rowcount

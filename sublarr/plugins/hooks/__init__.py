@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sublarr import __version__
 from sublarr.core.domain import Domain, export
+from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
 from .models import HookConfig, HookLog, WebhookConfig
@@ -19,8 +20,23 @@ from .repository import WEBHOOK_FAILURE_LIMIT, HookRepository, mask_webhook
 __all__ = [*export("hooks", HookRepository, globals()), "WEBHOOK_FAILURE_LIMIT", "mask_webhook"]
 
 
+# The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.
+EVENTS = (
+    EventType("webhook_received", "Webhook Received", "An incoming Sonarr/Radarr webhook was received",
+              ("source", "event_type", "file_path")),
+    EventType("hook_executed", "Hook Executed", "A script hook or webhook ran",
+              ("hook_id", "webhook_id", "event_name", "success", "exit_code", "status_code")),
+)
+
+
 @hookimpl
 def sublarr_domains():
     return [Domain(name="hooks", version=__version__,
                    tables=[HookConfig.__table__, WebhookConfig.__table__, HookLog.__table__],
+                   legacy_tables=("hook_configs", "webhook_configs", "hook_log"),
                    migrations=Path(__file__).parent / "migrations", repository=HookRepository)]
+
+
+@hookimpl
+def sublarr_events():
+    return list(EVENTS)

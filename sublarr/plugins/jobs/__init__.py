@@ -20,4 +20,5 @@ __all__ = [*export("jobs", JobsRepository, globals()), "JOB_STATUSES", "PENDING_
 @hookimpl
 def sublarr_domains():
     return [Domain(name="jobs", version=__version__, tables=[Job.__table__, DailyStats.__table__],
+                   legacy_tables=("jobs", "daily_stats"),
                    migrations=Path(__file__).parent / "migrations", repository=JobsRepository)]

@@ -11,6 +11,7 @@ from sublarr.core.domain import (
     MAX_INDEXED_BYTES,
     Repository,
     check_limit,
+    is_or_extends,
     paginate,
     require_int,
     require_str,
@@ -176,6 +177,18 @@ class JobsRepository(Repository):
     def get_recent_jobs(self, limit: int = 10) -> list[dict]:
         """The ``limit`` newest job dicts."""
         query = select(jobs).order_by(*_NEWEST_FIRST).limit(check_limit(limit))
+        with self.read() as conn:
+            return [_job_dict(r) for r in conn.execute(query).mappings()]
+
+    def get_jobs_for_media(self, base_path: str, limit: int = 50) -> list[dict]:
+        """The ``limit`` newest job dicts of one media file: jobs whose ``file_path`` is ``base_path``
+        (the file's path without its extension) or starts with ``base_path + "."`` (the file and its
+        subtitles), literally and case-sensitively. For the cache domain's episode history."""
+        require_str("base_path", base_path, allow_empty=False)
+        query = (select(jobs)
+                 .where(is_or_extends(jobs.c.file_path, base_path, ".",
+                                      binary_text=self.storage.features.binary_text))
+                 .order_by(*_NEWEST_FIRST).limit(check_limit(limit)))
         with self.read() as conn:
             return [_job_dict(r) for r in conn.execute(query).mappings()]
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from sublarr import __version__
 from sublarr.core.domain import Domain, export
+from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
 from .models import UpgradeHistory
@@ -13,8 +14,21 @@ from .repository import LibraryRepository
 __all__ = export("library", LibraryRepository, globals())
 
 
+# The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.
+EVENTS = (
+    EventType("upgrade_complete", "Upgrade Complete", "A subtitle was replaced by a better one",
+              ("file_path", "old_format", "new_format", "old_score", "new_score", "provider_name")),
+)
+
+
 @hookimpl
 def sublarr_domains():
     return [Domain(name="library", version=__version__, tables=[UpgradeHistory.__table__],
+                   legacy_tables=("upgrade_history",),
                    migrations=Path(__file__).parent / "migrations", repository=LibraryRepository,
                    requires=("providers",))]
+
+
+@hookimpl
+def sublarr_events():
+    return list(EVENTS)

@@ -2,16 +2,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
-from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_limit, paginate, require_int, require_str
-from sublarr.core.timeutil import iso_in, now_iso
-from sublarr.plugins.providers.models import SubtitleDownload
+from sublarr.core.domain import (
+    MAX_INDEXED_BYTES,
+    Repository,
+    check_limit,
+    count_where,
+    require_int,
+    require_str,
+)
+from sublarr.core.timeutil import now_iso
 
 from .models import UpgradeHistory
 
-downloads = SubtitleDownload.__table__
 upgrades = UpgradeHistory.__table__
 
 # INTEGER is 8 bytes on SQLite but 4 on PostgreSQL: one range, so both dialects accept the same values.
@@ -28,28 +33,9 @@ def _optional_score(name: str, value: Any) -> int | None:
     return value
 
 
-def _count_where(condition):
-    """``SUM(CASE WHEN condition THEN 1 ELSE 0 END)``: several counts in one table scan."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _group_counts(conn: Connection, column, unknown: str | None = None) -> dict[str, int]:
-    """``{value: count}`` in the legacy key order (SQLite's GROUP BY order: NULL, then by code point).
-
-    With ``unknown``, NULL and '' are summed under that key (legacy: the later group overwrote the
-    earlier one, so one of the two counts was lost).
-    """
-    rows = conn.execute(select(column, func.count()).group_by(column)).all()
-    counts: dict[str, int] = {}
-    for value, n in sorted(rows, key=lambda r: (r[0] is not None, r[0] or "")):
-        key = (value or unknown) if unknown is not None else value
-        counts[key] = counts.get(key, 0) + n
-    return counts
-
-
 class LibraryRepository(Repository):
-    """Download history (``subtitle_downloads``, written by the providers domain) and upgrade history
-    (legacy ``db/library.py``).
+    """Download history (``subtitle_downloads``, the providers domain's: read through its repository)
+    and upgrade history (legacy ``db/library.py``).
 
     Kept: exact-match filters applied only when truthy, newest first, the legacy key sets and
     ``srt_to_ass`` counting only exact ``'srt'`` -> ``'ass'``. Mended: ``last_24h`` / ``last_7d`` are
@@ -65,20 +51,11 @@ class LibraryRepository(Repository):
     def get_download_history(self, page: int = 1, per_page: int = 50, provider: str | None = None,
                              language: str | None = None) -> dict[str, Any]:
         """Paginated download rows, newest first (id breaks ties so pages never overlap)."""
-        _optional_str("provider", provider)
-        _optional_str("language", language)
-        query = select(downloads)
-        if provider:
-            query = query.where(downloads.c.provider_name == provider)
-        if language:
-            query = query.where(downloads.c.language == language)
-        with self.read() as conn:
-            return paginate(conn, query, page, per_page, [downloads.c.downloaded_at.desc(), downloads.c.id.desc()])
+        return self.repo("providers").get_subtitle_downloads(page, per_page, provider, language)
 
     def get_download_stats(self) -> dict[str, Any]:
         """``{total_downloads, by_provider, by_format, by_language, last_24h, last_7d}``."""
-        with self.read() as conn:
-            return self._download_stats(conn)
+        return self.repo("providers").get_subtitle_download_stats()
 
     # -- upgrades -------------------------------------------------------------------------------
 
@@ -115,33 +92,16 @@ class LibraryRepository(Repository):
 
     def get_library_stats(self) -> dict[str, dict[str, Any]]:
         """``{"downloads": get_download_stats(), "upgrades": get_upgrade_stats()}`` from one snapshot."""
-        with self.read() as conn:
-            return {"downloads": self._download_stats(conn), "upgrades": self._upgrade_stats(conn)}
+        with self.read() as conn:  # the providers' read joins this transaction
+            return {"downloads": self.repo("providers").get_subtitle_download_stats(),
+                    "upgrades": self._upgrade_stats(conn)}
 
     # -- shared by the readers above ------------------------------------------------------------
-
-    @staticmethod
-    def _download_stats(conn: Connection) -> dict[str, Any]:
-        # Cutoffs in the kernel's timestamp format, compared as strings: exact windows on every dialect.
-        day_ago, week_ago = iso_in(days=-1), iso_in(days=-7)
-        total, last_24h, last_7d = conn.execute(select(
-            func.count(),
-            _count_where(downloads.c.downloaded_at > day_ago),
-            _count_where(downloads.c.downloaded_at > week_ago),
-        )).one()
-        return {
-            "total_downloads": total,
-            "by_provider": _group_counts(conn, downloads.c.provider_name),
-            "by_format": _group_counts(conn, downloads.c.format, unknown="unknown"),
-            "by_language": _group_counts(conn, downloads.c.language, unknown="unknown"),
-            "last_24h": int(last_24h),
-            "last_7d": int(last_7d),
-        }
 
     @staticmethod
     def _upgrade_stats(conn: Connection) -> dict[str, int]:
         total, srt_to_ass = conn.execute(select(
             func.count(),
-            _count_where((upgrades.c.old_format == "srt") & (upgrades.c.new_format == "ass")),
+            count_where((upgrades.c.old_format == "srt") & (upgrades.c.new_format == "ass")),
         )).one()
         return {"total": total, "srt_to_ass": int(srt_to_ass)}

@@ -1,18 +1,13 @@
 from __future__ import annotations
 
-from sqlalchemy import delete, select
-
-from sublarr.core.domain import Repository, require_str, starts_with
-from sublarr.plugins.config.models import ConfigEntry
-from sublarr.plugins.config.repository import MAX_KEY_LENGTH
-
-entries = ConfigEntry.__table__
+from sublarr.core.domain import Repository, require_str
 
 _PLUGIN_PREFIX = "plugin."
 
 
 class PluginConfigRepository(Repository):
-    """``plugin.<provider_name>.<key>`` entries of ``config_entries``, values stored as strings.
+    """``plugin.<provider_name>.<key>`` entries of the config domain (read and written through its
+    repository), values stored as strings.
 
     Fix: the legacy layer matched ``LIKE 'plugin.<provider>.%'`` unescaped, so ``_`` and ``%`` in a
     provider name were wildcards and SQLite's LIKE ignored case: provider ``a_b`` read and
@@ -27,24 +22,20 @@ class PluginConfigRepository(Repository):
     domain = "plugin_config"
 
     def get_plugin_config(self, provider_name: str) -> dict[str, str]:
-        """``{key: value}`` of one provider (``{}`` if none), ordered by key.
-
-        Sorting happens in Python (code-point order) so both dialects give the same order;
-        PostgreSQL's ORDER BY would follow the database locale.
-        """
+        """``{key: value}`` of one provider (``{}`` if none), ordered by key (code point order on
+        every engine)."""
         prefix = _prefix(provider_name)
-        with self.read() as conn:
-            rows = conn.execute(select(entries.c.key, entries.c.value)
-                                .where(starts_with(entries.c.key, prefix))).all()
-        return {key[len(prefix):]: value for key, value in sorted(rows)}
+        entries = self.repo("config").get_config_entries_by_prefix(prefix)
+        return {key[len(prefix):]: value for key, value in entries.items()}
 
     def set_plugin_config(self, provider_name: str, key: str, value: str) -> None:
         """Insert or replace one setting (through the config domain's upsert)."""
         full_key = _prefix(provider_name) + require_str("key", key, allow_empty=False)
-        if len(full_key) > MAX_KEY_LENGTH:  # the config key is a primary key: capped on every dialect
-            raise ValueError(f"provider_name and key must be at most {MAX_KEY_LENGTH} characters together "
+        config = self.repo("config")
+        if len(full_key) > config.MAX_KEY_LENGTH:  # the config key is a primary key: capped on every dialect
+            raise ValueError(f"provider_name and key must be at most {config.MAX_KEY_LENGTH} characters together "
                              f"(as 'plugin.<provider_name>.<key>'), got {len(full_key)}")
-        self.repo("config").save_config_entry(full_key, value)
+        config.save_config_entry(full_key, value)
 
     def get_all_plugin_configs(self) -> dict[str, dict[str, str]]:
         """``{provider_name: {key: value}}`` of every ``plugin.*`` entry.
@@ -52,11 +43,8 @@ class PluginConfigRepository(Repository):
         As legacy, the rest of the key is split at its first ``.``; entries without a second
         ``.`` are skipped. Ordered by full key, like :meth:`get_plugin_config`.
         """
-        with self.read() as conn:
-            rows = conn.execute(select(entries.c.key, entries.c.value)
-                                .where(starts_with(entries.c.key, _PLUGIN_PREFIX))).all()
         configs: dict[str, dict[str, str]] = {}
-        for full_key, value in sorted(rows):
+        for full_key, value in self.repo("config").get_config_entries_by_prefix(_PLUGIN_PREFIX).items():
             provider, dot, key = full_key[len(_PLUGIN_PREFIX):].partition(".")
             if dot:
                 configs.setdefault(provider, {})[key] = value
@@ -64,9 +52,7 @@ class PluginConfigRepository(Repository):
 
     def delete_plugin_config(self, provider_name: str) -> int:
         """Delete every setting of one provider; returns how many were deleted."""
-        prefix = _prefix(provider_name)
-        with self.write() as conn:
-            return conn.execute(delete(entries).where(starts_with(entries.c.key, prefix))).rowcount
+        return self.repo("config").delete_config_entries_by_prefix(_prefix(provider_name))
 
 
 def _prefix(provider_name: str) -> str:

@@ -1,7 +1,7 @@
 """profiles domain: language profiles and their series/movie assignments (legacy ``db/profiles.py``).
 
 Tables ``language_profiles``, ``series_language_profiles``, ``movie_language_profiles``;
-reads ``wanted_items`` for :func:`get_series_missing_counts`. Legacy names
+asks the wanted domain's repository for :func:`get_series_missing_counts`. Legacy names
 (``create_language_profile`` ...) and repository names (``create_profile`` ...) are one
 implementation. Fixes: a fresh database has the "Default" profile built from the language
 settings; deleting a profile removes its assignments (ON DELETE CASCADE, enforced); assigning
@@ -25,5 +25,6 @@ def sublarr_domains():
     return [Domain(name="profiles", version=__version__,
                    tables=[LanguageProfile.__table__, SeriesLanguageProfile.__table__,
                            MovieLanguageProfile.__table__],
+                   legacy_tables=("language_profiles", "series_language_profiles", "movie_language_profiles"),
                    migrations=Path(__file__).parent / "migrations", repository=ProfilesRepository,
-                   requires=("wanted",))]  # the repository reads wanted_items
+                   requires=("wanted",))]  # get_series_missing_counts reads through its repository

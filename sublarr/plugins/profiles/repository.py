@@ -4,13 +4,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Table, case, delete, exists, func, select, update
+from sqlalchemy import Table, case, delete, exists, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_fields, require_int, require_str
 from sublarr.core.timeutil import now_iso
-from sublarr.plugins.wanted.models import WantedItem
 
 from .models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
 
@@ -19,7 +18,6 @@ VALID_FORCED_PREFERENCES = ("disabled", "separate", "auto")
 profiles = LanguageProfile.__table__
 series_profiles = SeriesLanguageProfile.__table__
 movie_profiles = MovieLanguageProfile.__table__
-wanted = WantedItem.__table__
 
 # update_profile(**fields): field name -> column. The list fields are stored as JSON text.
 _EDITABLE = {
@@ -290,12 +288,5 @@ class ProfilesRepository(Repository):
         return {sid: {"profile_id": pid, "profile_name": name} for sid, pid, name in rows}
 
     def get_series_missing_counts(self) -> dict[int, int]:
-        """``{sonarr_series_id: n}`` of wanted items in status ``wanted`` (reads ``wanted_items``)."""
-        with self.read() as conn:
-            rows = conn.execute(
-                select(wanted.c.sonarr_series_id, func.count())
-                .where(wanted.c.sonarr_series_id.is_not(None), wanted.c.status == "wanted")
-                .group_by(wanted.c.sonarr_series_id)
-                .order_by(wanted.c.sonarr_series_id)
-            ).all()
-        return dict(rows)
+        """``{sonarr_series_id: n}`` of wanted items in status ``wanted`` (the wanted domain's count)."""
+        return self.repo("wanted").get_wanted_count_by_series()

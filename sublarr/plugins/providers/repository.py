@@ -12,6 +12,10 @@ from sublarr.core.domain import (
     MAX_COMPOSITE_KEY_BYTES,
     MAX_INDEXED_BYTES,
     Repository,
+    check_limit,
+    count_where,
+    is_or_extends,
+    paginate,
     require_int,
     require_str,
 )
@@ -30,6 +34,20 @@ stats = ProviderStats.__table__
 # get_provider_health_history: the legacy function returned these columns only
 _HEALTH_COLUMNS = ("provider_name", "total_searches", "successful_downloads", "failed_downloads",
                    "avg_response_time_ms", "updated_at")
+
+
+def _group_counts(conn: Connection, column, unknown: str | None = None) -> dict[str, int]:
+    """``{value: count}`` in the legacy key order (SQLite's GROUP BY order: NULL, then by code point).
+
+    With ``unknown``, NULL and '' are summed under that key (legacy: the later group overwrote the
+    earlier one, so one of the two counts was lost).
+    """
+    rows = conn.execute(select(column, func.count()).group_by(column)).all()
+    counts: dict[str, int] = {}
+    for value, n in sorted(rows, key=lambda r: (r[0] is not None, r[0] or "")):
+        key = (value or unknown) if unknown is not None else value
+        counts[key] = counts.get(key, 0) + n
+    return counts
 
 
 def _require_amount(name: str, value: Any, nullable: bool = False) -> float | None:
@@ -228,6 +246,55 @@ class ProvidersRepository(Repository):
             key = fmt or "unknown"
             entry["by_format"][key] = entry["by_format"].get(key, 0) + count
         return result
+
+    # -- the download history other domains read (library, cache) -------------------------------
+
+    def get_subtitle_downloads(self, page: int = 1, per_page: int = 50, provider: str | None = None,
+                               language: str | None = None) -> dict[str, Any]:
+        """Paginated download rows, newest first (id breaks ties so pages never overlap); ``provider``
+        and ``language`` filter by exact match when they are truthy (legacy)."""
+        for name, value in (("provider", provider), ("language", language)):
+            if value is not None:
+                require_str(name, value)
+        query = select(downloads)
+        if provider:
+            query = query.where(downloads.c.provider_name == provider)
+        if language:
+            query = query.where(downloads.c.language == language)
+        with self.read() as conn:
+            return paginate(conn, query, page, per_page, [downloads.c.downloaded_at.desc(), downloads.c.id.desc()])
+
+    def get_subtitle_download_stats(self) -> dict[str, Any]:
+        """``{total_downloads, by_provider, by_format, by_language, last_24h, last_7d}``: exact windows
+        (cutoffs in the kernel's timestamp format, compared as strings, on every engine); '' and NULL
+        formats and languages are summed under ``"unknown"``."""
+        day_ago, week_ago = iso_in(days=-1), iso_in(days=-7)
+        with self.read() as conn:
+            total, last_24h, last_7d = conn.execute(select(
+                func.count(),
+                count_where(downloads.c.downloaded_at > day_ago),
+                count_where(downloads.c.downloaded_at > week_ago),
+            )).one()
+            return {
+                "total_downloads": total,
+                "by_provider": _group_counts(conn, downloads.c.provider_name),
+                "by_format": _group_counts(conn, downloads.c.format, unknown="unknown"),
+                "by_language": _group_counts(conn, downloads.c.language, unknown="unknown"),
+                "last_24h": int(last_24h),
+                "last_7d": int(last_7d),
+            }
+
+    def get_downloads_for_media(self, base_path: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The ``limit`` newest download rows of one media file: rows whose ``file_path`` is
+        ``base_path`` (the file's path without its extension) or starts with ``base_path + "."`` (the
+        file and its subtitles), literally and case-sensitively. For the cache domain's episode history."""
+        require_str("base_path", base_path, allow_empty=False)
+        query = (select(downloads)
+                 .where(is_or_extends(downloads.c.file_path, base_path, ".",
+                                      binary_text=self.storage.features.binary_text))
+                 .order_by(downloads.c.downloaded_at.desc(), downloads.c.id.desc()).limit(check_limit(limit)))
+        with self.read() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     # -- statistics ------------------------------------------------------------------------------
 

@@ -34,4 +34,5 @@ __all__ = [
 def sublarr_domains():
     return [Domain(name="scoring", version=__version__,
                    tables=[ScoringWeights.__table__, ProviderScoreModifier.__table__],
+                   legacy_tables=("scoring_weights", "provider_score_modifiers"),
                    migrations=Path(__file__).parent / "migrations", repository=ScoringRepository)]

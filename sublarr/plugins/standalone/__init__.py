@@ -8,10 +8,12 @@ Both name sets exist (legacy ``upsert_watched_folder``, ``cache_metadata``, ``cl
 functions delegate to the ``cache`` domain, which owns ``anidb_mappings``.
 """
 
+import logging
 from pathlib import Path
 
 from sublarr import __version__
 from sublarr.core.domain import Domain, export
+from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
 from .models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
@@ -20,10 +22,36 @@ from .repository import StandaloneRepository
 __all__ = export("standalone", StandaloneRepository, globals())
 
 
+log = logging.getLogger("sublarr.maintenance")
+
+# The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.
+EVENTS = (
+    EventType("standalone_scan_complete", "Standalone Scan Complete", "A standalone folder scan finished",
+              ("folder_id", "path", "series_count", "movie_count", "duration_ms")),
+    EventType("standalone_file_detected", "Standalone File Detected", "A new media file appeared in a watched folder",
+              ("file_path", "folder_id", "media_type")),
+)
+
+
 @hookimpl
 def sublarr_domains():
     return [Domain(name="standalone", version=__version__,
                    tables=[WatchedFolder.__table__, StandaloneSeries.__table__, StandaloneMovie.__table__,
                            MetadataCache.__table__],
+                   legacy_tables=("watched_folders", "standalone_series", "standalone_movies", "metadata_cache"),
                    migrations=Path(__file__).parent / "migrations", repository=StandaloneRepository,
                    requires=("cache",))]
+
+
+@hookimpl
+def sublarr_events():
+    return list(EVENTS)
+
+
+@hookimpl
+def sublarr_maintenance(kernel):
+    """Expired metadata-cache rows go (in `sublarr run`, every ``maintenance_interval_seconds``); only data
+    that can no longer be served is removed."""
+    removed = kernel.repo("standalone").clear_expired_metadata_cache()
+    if removed:
+        log.info("maintenance: standalone.clear_expired_metadata_cache removed %s rows", removed)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sublarr import __version__
 from sublarr.core.domain import Domain, export
+from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
 from .models import WantedItem
@@ -17,7 +18,22 @@ from .repository import ITEM_TYPES, STATUSES, WantedRepository
 __all__ = [*export("wanted", WantedRepository, globals()), "ITEM_TYPES", "STATUSES"]
 
 
+# The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.
+EVENTS = (
+    EventType("wanted_scan_complete", "Wanted Scan Complete", "A library scan for wanted subtitles finished",
+              ("total_items", "new_items", "removed_items", "duration_ms")),
+    EventType("wanted_item_processed", "Wanted Item Processed", "A wanted item was searched or handled",
+              ("item_id", "file_path", "status", "language")),
+)
+
+
 @hookimpl
 def sublarr_domains():
     return [Domain(name="wanted", version=__version__, tables=[WantedItem.__table__],
+                   legacy_tables=("wanted_items",),
                    migrations=Path(__file__).parent / "migrations", repository=WantedRepository)]
+
+
+@hookimpl
+def sublarr_events():
+    return list(EVENTS)

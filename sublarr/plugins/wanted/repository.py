@@ -351,6 +351,18 @@ class WantedRepository(Repository):
         with self.read() as conn:
             return _merge_empty(_grouped(conn, c.subtitle_type), "full")
 
+    def get_wanted_count_by_series(self) -> dict[int, int]:
+        """``{sonarr_series_id: n}`` of the items in status ``wanted`` that belong to a series, in
+        series id order (the profiles domain's ``get_series_missing_counts``)."""
+        with self.read() as conn:
+            rows = conn.execute(
+                select(c.sonarr_series_id, func.count())
+                .where(c.sonarr_series_id.is_not(None), c.status == "wanted")
+                .group_by(c.sonarr_series_id)
+                .order_by(c.sonarr_series_id)
+            ).all()
+        return dict(rows)
+
     def get_all_wanted_file_paths(self) -> set[str]:
         with self.read() as conn:
             return set(conn.execute(select(c.file_path)).scalars())

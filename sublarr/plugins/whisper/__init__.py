@@ -4,6 +4,7 @@ from pathlib import Path
 
 from sublarr import __version__
 from sublarr.core.domain import Domain, export
+from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
 from .models import WhisperJob
@@ -12,7 +13,21 @@ from .repository import WhisperRepository
 __all__ = export("whisper", WhisperRepository, globals())
 
 
+# The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.
+EVENTS = (
+    EventType("whisper_complete", "Whisper Complete", "A Whisper transcription finished",
+              ("job_id", "file_path", "language", "segment_count", "duration_seconds")),
+    EventType("whisper_failed", "Whisper Failed", "A Whisper transcription failed", ("job_id", "file_path", "error")),
+)
+
+
 @hookimpl
 def sublarr_domains():
     return [Domain(name="whisper", version=__version__, tables=[WhisperJob.__table__],
+                   legacy_tables=("whisper_jobs",),
                    migrations=Path(__file__).parent / "migrations", repository=WhisperRepository)]
+
+
+@hookimpl
+def sublarr_events():
+    return list(EVENTS)
