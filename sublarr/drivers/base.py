@@ -43,6 +43,18 @@ class StorageFeatures:
     foreign_key_index: bool = False
 
 
+class Create(str, enum.Enum):
+    """Whether opening a storage may create its database (the kernel's ``create``). A typo in a
+    database path must never leave a new, empty database behind."""
+
+    #: the database must exist already (inspection commands: ``db check``, ``db current`` ...)
+    NEVER = "never"
+    #: a missing database may be created where its parent (e.g. the folder of a file) exists: the default
+    DATABASE = "database"
+    #: the parents may be created too (an explicit ``sublarr db upgrade``)
+    PARENTS = "parents"
+
+
 class StorageDriver(abc.ABC):
     """Owns the SQLAlchemy engine for one database URL, and everything that differs per engine.
 
@@ -62,9 +74,12 @@ class StorageDriver(abc.ABC):
     #: the SQLAlchemy dialect module whose ``insert()`` knows this engine's upsert (ON CONFLICT ...)
     insert_module: ClassVar[str] = ""
 
-    def __init__(self, url: URL, settings: Settings):
+    def __init__(self, url: URL, settings: Settings, create: Create = Create.DATABASE):
         self.url = self.normalize_url(url)
         self.settings = settings
+        #: may this driver create a missing database (``create_engine``/``check`` enforce it; a
+        #: server database is never created by sublarr, whatever this says)
+        self.create = Create(create)
         self.engine: Engine = self.create_engine()
         # Bound values hold webhook secrets, URL tokens and API keys: SQLAlchemy must never put them
         # into an exception's text or a log line ("[parameters: ...]"), whichever driver built the engine.
@@ -83,9 +98,18 @@ class StorageDriver(abc.ABC):
         """Build the engine with this dialect's pool and per-connection setup."""
 
     def check(self) -> None:
-        """Connect once; raise on an unreachable or unusable database."""
+        """Connect once; raise on an unreachable or unusable database (``DatabaseMissing`` when the
+        database does not exist and ``self.create`` does not allow creating it)."""
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
+
+    def missing_database(self) -> Exception:
+        """The error for a server database that does not exist: sublarr never creates one."""
+        from sublarr.core.errors import DatabaseMissing
+
+        where = f"{self.url.host or 'localhost'}" + (f":{self.url.port}" if self.url.port else "")
+        return DatabaseMissing(f"the database {self.url.database!r} does not exist on {where} (sublarr creates "
+                               "tables, never a server database: check the name, or create it first, see the README)")
 
     @property
     def path(self) -> str | None:

@@ -367,8 +367,13 @@ class MariadbStorage(StorageDriver):
         return engine
 
     def check(self) -> None:
-        with self.engine.connect() as conn:
-            version = conn.exec_driver_sql("SELECT VERSION()").scalar() or ""
+        try:
+            with self.engine.connect() as conn:
+                version = conn.exec_driver_sql("SELECT VERSION()").scalar() or ""
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "args", (None,))[0] == 1049:  # ER_BAD_DB_ERROR: unknown database
+                raise self.missing_database() from None
+            raise
         if "mariadb" in version.lower():
             major, minor = (int(p) for p in version.split(".")[:2])
             if (major, minor) < (10, 5):

@@ -82,6 +82,15 @@ class PostgresqlStorage(StorageDriver):
             connect_args={"connect_timeout": int(s.db_connect_timeout), "application_name": "sublarr"},
         )
 
+    def check(self) -> None:
+        try:
+            super().check()
+        except sa.exc.OperationalError as exc:
+            # a refused login has no SQLSTATE on the client side: the server's FATAL line tells
+            if f'database "{self.url.database}" does not exist' in str(exc.orig):
+                raise self.missing_database() from None
+            raise
+
     @contextlib.contextmanager
     def migration_lock(self, connection: Connection) -> Iterator[None]:
         # Session-level advisory lock on the dedicated migration connection: concurrent booters
