@@ -84,6 +84,11 @@ class StorageDriver(abc.ABC):
         # Bound values hold webhook secrets, URL tokens and API keys: SQLAlchemy must never put them
         # into an exception's text or a log line ("[parameters: ...]"), whichever driver built the engine.
         self.engine.hide_parameters = True
+        # Server messages quote values too ("Key (secret)=(...) already exists", "Duplicate entry '...'"):
+        # the driver masks them in the DBAPI error before anything prints or logs it.
+        from sqlalchemy import event
+
+        event.listen(self.engine, "handle_error", self._hide_values_in_error)
         _OWNERS[id(self.engine)] = self
 
     # -- engine ---------------------------------------------------------------------------------
@@ -102,6 +107,24 @@ class StorageDriver(abc.ABC):
         database does not exist and ``self.create`` does not allow creating it)."""
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
+
+    def hide_values(self, error: BaseException) -> None:
+        """Mask, in place (``error.args``), every value of a row or statement that the engine quoted in
+        the DBAPI ``error``'s message; keep table, column, constraint and key names (code and people
+        read those). Default: nothing to mask (SQLite names only columns and constraints)."""
+
+    def _hide_values_in_error(self, context: Any) -> None:
+        error = context.original_exception
+        before = str(error)
+        try:
+            self.hide_values(error)
+        except Exception:  # a masking bug must never replace the real error
+            return
+        after = str(error)
+        wrapped = context.sqlalchemy_exception
+        if after != before and wrapped is not None and wrapped.args and isinstance(wrapped.args[0], str):
+            # SQLAlchemy copied the message when it wrapped the error: "(module.Class) <message>"
+            wrapped.args = (wrapped.args[0].replace(before, after), *wrapped.args[1:])
 
     def missing_database(self) -> Exception:
         """The error for a server database that does not exist: sublarr never creates one."""

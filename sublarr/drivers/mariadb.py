@@ -313,6 +313,10 @@ class _Proposed:
 
 # -- the driver ----------------------------------------------------------------------------------
 
+_DUPLICATE_ENTRY = re.compile(r"(?s)(Duplicate entry )'.*'( for key ')")
+_QUOTED_VALUE = re.compile(r"(?s)((?:value|double|string):? )'.*'(?=(?: for column | at row | value found|$))")
+
+
 class MariadbStorage(StorageDriver):
     name = "mariadb"
     schemes = ("mariadb", "mysql")
@@ -378,6 +382,16 @@ class MariadbStorage(StorageDriver):
             major, minor = (int(p) for p in version.split(".")[:2])
             if (major, minor) < (10, 5):
                 raise SublarrError(f"MariaDB {version} is too old: sublarr needs MariaDB 10.5 or newer")
+
+    def hide_values(self, error: BaseException) -> None:
+        # MariaDB quotes the value in a few messages (names are in backquotes or after "column"/"key"):
+        # 1062 "Duplicate entry '<value>' for key 'name'", 1366/1292/1367 "Incorrect integer value:
+        # '<value>' for column ...", "Truncated incorrect DOUBLE value: '<value>'".
+        args = getattr(error, "args", ())
+        if len(args) >= 2 and isinstance(args[1], str):
+            message = _DUPLICATE_ENTRY.sub(r"\1'***'\2", args[1])
+            message = _QUOTED_VALUE.sub(r"\1'***'", message)
+            error.args = (args[0], message, *args[2:])
 
     def is_conflict(self, exc: BaseException) -> bool:
         # 1213: InnoDB chose this transaction as a deadlock victim and rolled all of it back
