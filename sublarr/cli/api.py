@@ -51,12 +51,13 @@ class Context:
             self._configuration = Configuration(settings_files=self.settings_files)
         return self._configuration
 
-    def boot(self, **overrides: Any) -> Kernel:
+    def boot(self, *, create: str = "database", **overrides: Any) -> Kernel:
         """A kernel on the configured setup (``overrides`` win over the settings); closed when the
-        command ends."""
+        command ends. ``create``: may a missing database be created? ``"database"`` (default: in a
+        folder that exists), ``"never"`` (commands that only look), ``"parents"`` (folders too)."""
         from sublarr.core.kernel import Kernel
 
-        kernel = Kernel(self.configuration.with_overrides(**overrides))
+        kernel = Kernel(self.configuration.with_overrides(**overrides), create=create)
         self._kernels.append(kernel)
         return kernel
 

@@ -34,7 +34,7 @@ def adopt_command(obj: Context, path: Path, as_json: bool) -> None:
 
     if not path.is_file():
         raise click.BadParameter(f"{path} does not exist", param_hint="PATH")
-    kernel = obj.boot(database_url=f"sqlite:///{path.resolve()}", auto_migrate=False)
+    kernel = obj.boot(database_url=f"sqlite:///{path.resolve()}", auto_migrate=False, create="never")
 
     def step(name: str) -> None:
         if not as_json:
@@ -66,7 +66,7 @@ def copy_command(obj: Context, to_url: str, from_url: str | None, force: bool, b
     """
     from sublarr.core.transfer import copy_database
 
-    source = obj.boot(auto_migrate=False, **({"database_url": from_url} if from_url else {}))
+    source = obj.boot(auto_migrate=False, create="never", **({"database_url": from_url} if from_url else {}))
     target = _boot_other(obj, to_url, "--to")
     try:
         report = copy_database(source, target, force=force, batch_size=batch_size,
@@ -98,7 +98,7 @@ def backup_command(obj: Context, directory: Path | None, as_json: bool) -> None:
     keeps the newest `backup_retention` backups of the directory."""
     from sublarr.core.backup import as_dict, backup
 
-    kernel = obj.boot(auto_migrate=False)
+    kernel = obj.boot(auto_migrate=False, create="never")
     result = backup(kernel, directory, progress=_progress(as_json))
     if as_json:
         echo_json(as_dict(result))

@@ -15,8 +15,10 @@ def db() -> None:
     """Schema and data operations on the configured database."""
 
 
-def _boot_unmigrated(obj: Context):
-    return obj.boot(auto_migrate=False)
+def _boot_unmigrated(obj: Context, create: str = "never"):
+    # only `db upgrade` creates a database (and its folders): the others look at an existing one,
+    # so a typo in db_path is an error instead of a new, empty database
+    return obj.boot(auto_migrate=False, create=create)
 
 
 def _split_target(target: str) -> tuple[str | None, str]:
@@ -30,8 +32,8 @@ def _split_target(target: str) -> tuple[str | None, str]:
 @click.argument("target", required=False, default="head")
 @pass_context
 def upgrade(obj: Context, target: str) -> None:
-    """Apply migrations: every domain to head, or DOMAIN[:REVISION]."""
-    kernel = _boot_unmigrated(obj)
+    """Apply migrations: every domain to head, or DOMAIN[:REVISION]. Creates a missing database."""
+    kernel = _boot_unmigrated(obj, create="parents")
     domain, revision = _split_target(target) if target != "head" else (None, "head")
     if domain is None and revision != "head" and revision in kernel.migrator.scripts:
         domain, revision = revision, "head"

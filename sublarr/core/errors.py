@@ -17,6 +17,11 @@ class SettingsError(SublarrError):
         super().__init__(f"setting '{setting}': {problem}")
 
 
+class DatabaseMissing(SublarrError):
+    """The configured database does not exist and may not be created here. The message says which
+    database (file) would have been created; the kernel reports it against the setting that names it."""
+
+
 class NoActiveKernel(SublarrError):
     """A domain function was called before any kernel was booted."""
 

@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 
 from sublarr.core.configuration import DRIVER_KINDS, Configuration
 from sublarr.core.domain import Domain, Repository
-from sublarr.core.errors import NoActiveKernel, SettingsError, SublarrError
+from sublarr.core.errors import DatabaseMissing, NoActiveKernel, SettingsError, SublarrError
 from sublarr.core.events import EventType
 from sublarr.core.migrate import Migrator
 from sublarr.core.plugins import Plugins
 from sublarr.core.secrets import mask_url, scrub
 from sublarr.core.settings import Settings
-from sublarr.drivers.base import CacheDriver, QueueDriver, StorageDriver
+from sublarr.drivers.base import CacheDriver, Create, QueueDriver, StorageDriver
 
 log = logging.getLogger("sublarr.kernel")
 
@@ -49,10 +49,14 @@ def active_kernel() -> Kernel:
 class Kernel:
     """A booted kernel: a :class:`Configuration` plus open storage, cache and queue."""
 
-    def __init__(self, configuration: Configuration) -> None:
+    def __init__(self, configuration: Configuration, *, create: Create = Create.DATABASE) -> None:
         """Boot on ``configuration`` (usually through :meth:`boot` or ``Configuration.boot()``).
-        Raises SettingsError (exit status 2 in the CLI) on a bad setting."""
+        Raises SettingsError (exit status 2 in the CLI) on a bad setting.
+
+        ``create``: whether a missing database may be created (default: yes, in a folder that exists;
+        ``Create.NEVER`` for inspection, ``Create.PARENTS`` also makes the folders)."""
         self.configuration = configuration
+        self._create = Create(create)
         self.settings: Settings = configuration.settings
         self.settings_files = configuration.settings_files
         self.plugins: Plugins = configuration.plugins
@@ -71,10 +75,10 @@ class Kernel:
 
     @classmethod
     def boot(cls, *, settings_files: Iterable[str] | None = None, extra_plugins: Iterable[Any] = (),
-             entry_points: bool = True, **overrides: Any) -> Kernel:
-        """Resolve settings, load plugins and assemble a kernel on them."""
+             entry_points: bool = True, create: Create = Create.DATABASE, **overrides: Any) -> Kernel:
+        """Resolve settings, load plugins and assemble a kernel on them (``create``: see ``__init__``)."""
         return cls(Configuration(settings_files=settings_files, extra_plugins=extra_plugins,
-                                 entry_points=entry_points, **overrides))
+                                 entry_points=entry_points, **overrides), create=create)
 
     def _assemble(self) -> None:
         config = self.configuration
@@ -99,13 +103,18 @@ class Kernel:
         _setting, url = self.configuration.database()
         raw_url = self.settings.resolved_database_url
         try:
-            storage = driver(url, self.settings)
+            storage = driver(url, self.settings, self._create)
+        except DatabaseMissing as exc:
+            raise SettingsError(setting, str(exc)) from None
         except SublarrError:
             raise
         except Exception as exc:
             raise SettingsError(setting, f"cannot use {mask_url(raw_url)}: {_first_line(exc)}") from None
         try:
             storage.check()
+        except DatabaseMissing as exc:
+            storage.dispose()
+            raise SettingsError(setting, str(exc)) from None
         except Exception as exc:
             storage.dispose()
             raise SettingsError(setting, f"cannot connect to {mask_url(raw_url)}: {_first_line(exc)}") from None

@@ -44,6 +44,18 @@ class StorageFeatures:
     foreign_key_index: bool = False
 
 
+class Create(str, enum.Enum):
+    """Whether opening a storage may create its database (the kernel's ``create``). A typo in a
+    database path must never leave a new, empty database behind."""
+
+    #: the database must exist already (inspection commands: ``db check``, ``db current`` ...)
+    NEVER = "never"
+    #: a missing database may be created where its parent (e.g. the folder of a file) exists: the default
+    DATABASE = "database"
+    #: the parents may be created too (an explicit ``sublarr db upgrade``)
+    PARENTS = "parents"
+
+
 class StorageDriver(abc.ABC):
     """Owns the SQLAlchemy engine for one database URL, and everything that differs per engine.
 
@@ -63,13 +75,21 @@ class StorageDriver(abc.ABC):
     #: the SQLAlchemy dialect module whose ``insert()`` knows this engine's upsert (ON CONFLICT ...)
     insert_module: ClassVar[str] = ""
 
-    def __init__(self, url: URL, settings: Settings):
+    def __init__(self, url: URL, settings: Settings, create: Create = Create.DATABASE):
         self.url = self.normalize_url(url)
         self.settings = settings
+        #: may this driver create a missing database (``create_engine``/``check`` enforce it; a
+        #: server database is never created by sublarr, whatever this says)
+        self.create = Create(create)
         self.engine: Engine = self.create_engine()
         # Bound values hold webhook secrets, URL tokens and API keys: SQLAlchemy must never put them
         # into an exception's text or a log line ("[parameters: ...]"), whichever driver built the engine.
         self.engine.hide_parameters = True
+        # Server messages quote values too ("Key (secret)=(...) already exists", "Duplicate entry '...'"):
+        # the driver masks them in the DBAPI error before anything prints or logs it.
+        from sqlalchemy import event
+
+        event.listen(self.engine, "handle_error", self._hide_values_in_error)
         _OWNERS[id(self.engine)] = self
 
     # -- engine ---------------------------------------------------------------------------------
@@ -84,9 +104,36 @@ class StorageDriver(abc.ABC):
         """Build the engine with this dialect's pool and per-connection setup."""
 
     def check(self) -> None:
-        """Connect once; raise on an unreachable or unusable database."""
+        """Connect once; raise on an unreachable or unusable database (``DatabaseMissing`` when the
+        database does not exist and ``self.create`` does not allow creating it)."""
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
+
+    def hide_values(self, error: BaseException) -> None:
+        """Mask, in place (``error.args``), every value of a row or statement that the engine quoted in
+        the DBAPI ``error``'s message; keep table, column, constraint and key names (code and people
+        read those). Default: nothing to mask (SQLite names only columns and constraints)."""
+
+    def _hide_values_in_error(self, context: Any) -> None:
+        error = context.original_exception
+        before = str(error)
+        try:
+            self.hide_values(error)
+        except Exception:  # a masking bug must never replace the real error
+            return
+        after = str(error)
+        wrapped = context.sqlalchemy_exception
+        if after != before and wrapped is not None and wrapped.args and isinstance(wrapped.args[0], str):
+            # SQLAlchemy copied the message when it wrapped the error: "(module.Class) <message>"
+            wrapped.args = (wrapped.args[0].replace(before, after), *wrapped.args[1:])
+
+    def missing_database(self) -> Exception:
+        """The error for a server database that does not exist: sublarr never creates one."""
+        from sublarr.core.errors import DatabaseMissing
+
+        where = f"{self.url.host or 'localhost'}" + (f":{self.url.port}" if self.url.port else "")
+        return DatabaseMissing(f"the database {self.url.database!r} does not exist on {where} (sublarr creates "
+                               "tables, never a server database: check the name, or create it first, see the README)")
 
     @property
     def path(self) -> str | None:

@@ -318,6 +318,10 @@ class _Proposed:
 
 # -- the driver ----------------------------------------------------------------------------------
 
+_DUPLICATE_ENTRY = re.compile(r"(?s)(Duplicate entry )'.*'( for key ')")
+_QUOTED_VALUE = re.compile(r"(?s)((?:value|double|string):? )'.*'(?=(?: for column | at row | value found|$))")
+
+
 class MariadbStorage(StorageDriver):
     name = "mariadb"
     schemes = ("mariadb", "mysql")
@@ -372,12 +376,27 @@ class MariadbStorage(StorageDriver):
         return engine
 
     def check(self) -> None:
-        with self.engine.connect() as conn:
-            version = conn.exec_driver_sql("SELECT VERSION()").scalar() or ""
+        try:
+            with self.engine.connect() as conn:
+                version = conn.exec_driver_sql("SELECT VERSION()").scalar() or ""
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "args", (None,))[0] == 1049:  # ER_BAD_DB_ERROR: unknown database
+                raise self.missing_database() from None
+            raise
         if "mariadb" in version.lower():
             major, minor = (int(p) for p in version.split(".")[:2])
             if (major, minor) < (10, 5):
                 raise SublarrError(f"MariaDB {version} is too old: sublarr needs MariaDB 10.5 or newer")
+
+    def hide_values(self, error: BaseException) -> None:
+        # MariaDB quotes the value in a few messages (names are in backquotes or after "column"/"key"):
+        # 1062 "Duplicate entry '<value>' for key 'name'", 1366/1292/1367 "Incorrect integer value:
+        # '<value>' for column ...", "Truncated incorrect DOUBLE value: '<value>'".
+        args = getattr(error, "args", ())
+        if len(args) >= 2 and isinstance(args[1], str):
+            message = _DUPLICATE_ENTRY.sub(r"\1'***'\2", args[1])
+            message = _QUOTED_VALUE.sub(r"\1'***'", message)
+            error.args = (args[0], message, *args[2:])
 
     def is_conflict(self, exc: BaseException) -> bool:
         # 1213: InnoDB chose this transaction as a deadlock victim and rolled all of it back
@@ -551,21 +570,81 @@ class MariadbStorage(StorageDriver):
         return contents
 
     def restore(self, backup_file: Path, progress: Progress | None = None) -> None:
-        """The dump is replayed by the ``mariadb`` client under the migration lock. MariaDB cannot
-        roll back DDL, so a restore that fails half-way leaves the database partly restored: the
-        safety copy that ``sublarr db restore`` takes first is what puts it back. ``progress``: the
-        bytes of the dump the client has read."""
+        """The dump is replayed by the ``mariadb`` client into a scratch database beside this one
+        (``<database>__restore``), checked against the dump (tables, rows, revisions), and swapped in
+        by one ``RENAME TABLE`` statement (atomic: every table or none), all under the migration lock.
+        A restore that is killed or fails before the swap leaves the database as it was; the scratch
+        databases of an interrupted restore are dropped by the next one. Needs the privilege to create
+        ``<database>__restore`` and ``<database>__replaced`` (README). ``progress``: the bytes of the
+        dump the client has read."""
+        from sublarr.core.backup import BackupError
+
         client = self._tool("mariadb", "mysql")
+        live = str(self.url.database)
+        scratch, replaced = f"{live}__restore", f"{live}__replaced"
+        if len(replaced) > 64:
+            raise BackupError(f"database name {live!r} is too long for a restore's scratch database "
+                              f"({replaced!r} exceeds MariaDB's 64 characters)")
+        revisions, rows = describe_dump(backup_file)
         self.engine.dispose()
-        with self.engine.connect() as conn, self.migration_lock(conn), contextlib.ExitStack() as stack:
-            if progress is None:
-                dump = stack.enter_context(open(backup_file, "rb"))
-            else:
-                update = stack.enter_context(progress("mariadb: bytes replayed", backup_file.stat().st_size))
-                dump = stack.enter_context(metered_stdin(backup_file, update))
-            run_tool([client, *self._client_args(), "--binary-mode", str(self.url.database)],
-                     self._client_env(), "mariadb", stdin=dump)
+        with self.engine.connect() as conn, self.migration_lock(conn):
+            quote = conn.dialect.identifier_preparer.quote_identifier
+            try:
+                for name in (scratch, replaced):  # an interrupted restore's leftovers: the lock is ours now
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote(name)}")
+                conn.exec_driver_sql(f"CREATE DATABASE {quote(scratch)} CHARACTER SET {CHARSET} COLLATE {COLLATION}")
+            except sa.exc.OperationalError as exc:
+                if getattr(exc.orig, "args", (None,))[0] in (1044, 1045):  # access denied
+                    raise BackupError(f"restoring needs the privilege to create the scratch databases {scratch!r} "
+                                      f"and {replaced!r} (nothing was changed); see the README, MariaDB") from None
+                raise
+            try:
+                with contextlib.ExitStack() as stack:
+                    if progress is None:
+                        dump = stack.enter_context(open(backup_file, "rb"))
+                    else:
+                        update = stack.enter_context(progress("mariadb: bytes replayed", backup_file.stat().st_size))
+                        dump = stack.enter_context(metered_stdin(backup_file, update))
+                    run_tool([client, *self._client_args(), "--binary-mode", scratch],
+                             self._client_env(), "mariadb", stdin=dump)
+                restored = self._tables(conn, scratch)
+                self._check_restored(conn, scratch, restored, revisions, rows, backup_file)
+                current = self._tables(conn, live)
+                conn.exec_driver_sql(f"CREATE DATABASE {quote(replaced)} CHARACTER SET {CHARSET} COLLATE {COLLATION}")
+                moves = [f"{quote(live)}.{quote(t)} TO {quote(replaced)}.{quote(t)}" for t in current]
+                moves += [f"{quote(scratch)}.{quote(t)} TO {quote(live)}.{quote(t)}" for t in restored]
+                conn.exec_driver_sql("RENAME TABLE " + ", ".join(moves))
+            finally:
+                for name in (scratch, replaced):
+                    with contextlib.suppress(SQLAlchemyError):
+                        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote(name)}")
         self.engine.dispose()
+
+    @staticmethod
+    def _tables(conn: Connection, database: str) -> list[str]:
+        return list(conn.execute(text("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = :d "
+                                      "AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"), {"d": database}).scalars())
+
+    @staticmethod
+    def _check_restored(conn: Connection, database: str, tables: list[str], revisions: Mapping[str, str | None],
+                        rows: Mapping[str, int], backup_file: Path) -> None:
+        """The scratch database holds what the dump holds, or the swap does not happen."""
+        from sublarr.core.backup import VERSION_TABLE_PREFIX, BackupError
+
+        quote = conn.dialect.identifier_preparer.quote_identifier
+        for table, expected in rows.items():
+            found = (conn.exec_driver_sql(f"SELECT COUNT(*) FROM {quote(database)}.{quote(table)}").scalar()
+                     if table in tables else None)
+            if found != expected:
+                raise BackupError(f"replaying {backup_file.name} gave {found} rows in {table}, the dump holds "
+                                  f"{expected}; the database was not changed")
+        for domain, revision in revisions.items():
+            table = f"{VERSION_TABLE_PREFIX}{domain}"
+            found = (conn.exec_driver_sql(f"SELECT version_num FROM {quote(database)}.{quote(table)}").scalar()
+                     if table in tables else None)
+            if found != revision:
+                raise BackupError(f"replaying {backup_file.name} left domain {domain} at {found}, the dump says "
+                                  f"{revision}; the database was not changed")
 
     def _table_count(self) -> int:
         with self.engine.connect() as conn:

@@ -37,6 +37,22 @@ log = logging.getLogger("sublarr.storage")
 # What pg_dump/pg_restore --verbose say as they start a table's rows: the progress of a backup/restore.
 _TOOL_TABLE = re.compile(r'(?:dumping contents of|processing data for) table "(?:[^"]*\.)?([^"]+)"')
 
+# "Key (a, b)=(1, secret) already exists." / "... is not present in table "t"." / "... is still referenced
+# from table "t"." / "... conflicts with existing key (a)=(other)."
+_KEY_DETAIL = re.compile(r"(?s)^Key \((?P<columns>.*?)\)=\(.*\)(?P<rest> (?:already exists|is not present in table|"
+                         r"is still referenced from table|conflicts with existing key).*)$")
+
+
+def _masked_detail(detail: str) -> str:
+    """A DETAIL line with the values of the row or key masked, names kept."""
+    key = _KEY_DETAIL.match(detail)
+    if key:
+        rest = re.sub(r"(?s)\((.*?)\)=\(.*\)", r"(\1)=(***)", key["rest"])
+        return f"Key ({key['columns']})=(***){rest}"
+    if detail.startswith("Failing row contains ("):
+        return "Failing row contains (***)."
+    return "(hidden: it may quote values)"
+
 # pg_advisory_lock key shared by every sublarr process migrating the same database.
 MIGRATION_LOCK_KEY = 0x5B1A77
 
@@ -90,6 +106,15 @@ class PostgresqlStorage(StorageDriver):
             connect_args={"connect_timeout": int(s.db_connect_timeout), "application_name": "sublarr"},
         )
 
+    def check(self) -> None:
+        try:
+            super().check()
+        except sa.exc.OperationalError as exc:
+            # a refused login has no SQLSTATE on the client side: the server's FATAL line tells
+            if f'database "{self.url.database}" does not exist' in str(exc.orig):
+                raise self.missing_database() from None
+            raise
+
     @contextlib.contextmanager
     def migration_lock(self, connection: Connection) -> Iterator[None]:
         # Session-level advisory lock on the dedicated migration connection: concurrent booters
@@ -103,6 +128,21 @@ class PostgresqlStorage(StorageDriver):
                 connection.rollback()
             connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
             connection.commit()
+
+    def hide_values(self, error: BaseException) -> None:
+        # psycopg2's message is the server's text: the primary line, then DETAIL (the failing row,
+        # the duplicate key's values) and CONTEXT (COPY lines) quote data. Rebuilt from the parts
+        # (diag) with values masked; a detail of unknown shape (or another language) is left out.
+        diag = getattr(error, "diag", None)
+        primary = getattr(diag, "message_primary", None)
+        if not primary:
+            return  # not a server error (a refused connection, a client-side check)
+        if str(getattr(error, "pgcode", "") or "").startswith("22"):  # data exception: quotes the bad value
+            primary = re.sub(r'(?s)(: ).*$', r"\1***", re.sub(r'"[^"]*"', '"***"', primary))
+        lines = [primary]
+        if diag.message_detail:
+            lines.append(f"DETAIL:  {_masked_detail(diag.message_detail)}")
+        error.args = ("\n".join(lines) + "\n", *error.args[1:])
 
     def is_conflict(self, exc: BaseException) -> bool:
         # deadlock_detected, serialization_failure: the transaction was rolled back whole

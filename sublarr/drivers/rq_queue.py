@@ -8,6 +8,11 @@ instead of dropping the job (RQ's own ``enqueue`` raises a bare Redis error).
 process stays usable by the jobs. ``worker_class="fork"`` selects RQ's forking worker.
 The worker stops when ``stop()`` becomes true (checked about once a second while idle,
 and between jobs) or on SIGTERM/SIGINT; a Redis outage does not end it.
+
+A job that ends while Redis is unreachable cannot be marked finished (or failed) there: the worker
+keeps its outcome and records it once Redis answers again, so it never stays ``running`` (see
+``_Owed``). Delivery is at least once: a job may run again (see the README's scaling section), so
+jobs must be idempotent.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +114,23 @@ def import_problem(func_name: str) -> str:
     return "it imports here now (was the module installed after the job failed?)"
 
 
+@dataclass
+class _Owed:
+    """What Redis missed about a job this worker took: its outcome (it ran, and ended while Redis
+    was unreachable) or that it never started (Redis went away while the worker set it up), in
+    which case it goes back to the front of its queue. Written on reconnect."""
+
+    job: Any
+    execution: Any
+    ran: bool
+    succeeded: bool = False
+    return_value: Any = None
+    exc_string: str = ""
+
+    def outcome(self) -> str:
+        return ("finished" if self.succeeded else "failed") if self.ran else "not started"
+
+
 def _ts(moment: datetime | None) -> str | None:
     return fmt(moment) if moment is not None else None
 
@@ -138,6 +161,9 @@ class RqQueue(QueueDriver):
         # Bytes mode (no decode_responses): RQ stores pickled data.
         self._connection = self._connect()
         self._queue = Queue(self.queue_name, connection=self._connection)
+        # job id -> outcome of a job that ended while Redis was away (simple worker); it outlives the
+        # RQ worker objects that work() restarts, and is recorded by the first one that reaches Redis
+        self._owed: dict[str, _Owed] = {}
 
     @classmethod
     def available(cls, settings: Settings) -> str | None:
@@ -421,7 +447,7 @@ class RqQueue(QueueDriver):
             try:
                 worker = _worker_class(kind)(
                     [self.queue_name], connection=self._connect(), job_class=_job_class(),
-                    sublarr_stop=stop, sublarr_main=in_main)
+                    sublarr_stop=stop, sublarr_main=in_main, sublarr_owed=self._owed)
                 # Unregister the workers lost in an outage now that Redis answers again, so that
                 # info() does not count them until their registration expires (worker_ttl, 7 min).
                 while lost:
@@ -495,16 +521,23 @@ def _worker_class(kind: str) -> type:
     """RQ's worker class with sublarr's stop() and thread handling mixed in (built lazily: rq is optional)."""
     import redis
     from rq import SimpleWorker, Worker
-    from rq.exceptions import StopRequested
+    from rq.exceptions import InvalidJobOperation, StopRequested
+    from rq.job import JobStatus as RqStatus
+    from rq.job_lifecycle import format_exc_info
     from rq.timeouts import TimerDeathPenalty
+    from rq.utils import now as rq_now
+
+    unreachable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
     class StoppableWorker:
         # While Redis is down, RQ retries with exponential backoff; keep each wait short so
         # that stop() is looked at often.
         max_connection_wait_time = 5.0
 
-        def __init__(self, *args: Any, sublarr_stop: Callable[[], bool], sublarr_main: bool, **kwargs: Any):
+        def __init__(self, *args: Any, sublarr_stop: Callable[[], bool], sublarr_main: bool,
+                     sublarr_owed: dict[str, _Owed] | None = None, **kwargs: Any):
             super().__init__(*args, **kwargs)
+            self.sublarr_owed = {} if sublarr_owed is None else sublarr_owed
             self.sublarr_should_stop = sublarr_stop
             self.sublarr_main = sublarr_main
             self.sublarr_stopped_by: str | None = None
@@ -527,7 +560,116 @@ def _worker_class(kind: str) -> type:
             self.sublarr_stopped_by = f"signal {signal.Signals(signum).name}"
             super().request_stop(signum, frame)
 
+        # -- what Redis missed (issue 15 item 9) --------------------------------------------------
+        # RQ marks a job finished in the worker right after it returns. When Redis is away at that
+        # moment, RQ gives up (the worker quits, to be restarted by work()) and the job stays
+        # "started" until its registry entry expires (timeout + 60 s), then it counts as abandoned
+        # and failed, although it ran. A job taken from the queue just before Redis went away stays
+        # in RQ's intermediate queue and is failed as "stuck" by a later maintenance, although it
+        # never ran. The worker keeps both here instead and writes them on reconnect.
+
+        def prepare_execution(self, job):
+            try:
+                return super().prepare_execution(job)
+            except unreachable:
+                execution = next((e for e in self.executions.values() if e.job_id == job.id), None)
+                self._sublarr_owe(_Owed(job, execution, ran=False))
+                raise
+
+        # A forking worker's work-horse exits after its job: what it would keep dies with it, so it
+        # keeps RQ's behaviour (the parent reports the job failed, or RQ later finds it abandoned).
+
+        def prepare_job_execution(self, job, remove_from_intermediate_queue: bool = False) -> None:
+            try:
+                super().prepare_job_execution(job, remove_from_intermediate_queue)
+            except unreachable:
+                if not self._is_horse:
+                    self._sublarr_unstarted = job.id  # RQ's perform_job now calls _finalize_failure
+                raise
+
+        def _finalize_success(self, job, queue, execution, return_value) -> None:
+            try:
+                super()._finalize_success(job, queue, execution, return_value)
+            except unreachable:
+                if self._is_horse:
+                    raise
+                # not raised on: RQ's perform_job would then record the job as failed
+                self._sublarr_owe(_Owed(job, execution, ran=True, succeeded=True, return_value=return_value))
+
+        def _finalize_failure(self, job, queue, execution, exc_info) -> None:
+            if self._is_horse:
+                return super()._finalize_failure(job, queue, execution, exc_info)
+            if getattr(self, "_sublarr_unstarted", None) == job.id:
+                self._sublarr_unstarted = None
+                self._sublarr_owe(_Owed(job, execution, ran=False))
+                return None
+            try:
+                super()._finalize_failure(job, queue, execution, exc_info)
+                # RQ logs, and does not raise, when the failure could not be written
+                persisted = job.get_status(refresh=True) is not RqStatus.STARTED
+            except unreachable:
+                persisted = False
+            if not persisted:
+                self._sublarr_owe(_Owed(job, execution, ran=True, exc_string=format_exc_info(exc_info)))
+            return None
+
+        def _sublarr_owe(self, owed: _Owed) -> None:
+            if owed.ran and owed.job.ended_at is None:
+                owed.job.ended_at = rq_now()
+            self.sublarr_owed[owed.job.id] = owed
+            self.log.warning("job %s %s while Redis was unreachable: this worker records it when Redis answers "
+                             "again", owed.job.id, owed.outcome())
+
+        def _sublarr_reconcile(self) -> None:
+            """Write what Redis missed, where Redis still shows the job as this worker left it.
+            Stops at the first connection error (the rest waits for the next call)."""
+            for job_id, owed in list(self.sublarr_owed.items()):
+                job, execution = owed.job, owed.execution
+                job.connection = self.connection  # the old worker's connection is closed
+                if execution is not None:
+                    execution.connection = self.connection
+                try:
+                    try:
+                        status = job.get_status(refresh=True)
+                    except InvalidJobOperation:  # gone: Redis restarted without persistence
+                        status = None
+                    queue = next((q for q in self.queues if q.name == job.origin), None) or self.queue_class(
+                        job.origin, connection=self.connection, job_class=self.job_class, serializer=self.serializer)
+                    if not owed.ran and status in (RqStatus.QUEUED, RqStatus.STARTED):
+                        with self.connection.pipeline() as pipeline:  # back to the front of its queue, once
+                            self.cleanup_execution(job, pipeline=pipeline, execution=execution)
+                            job.set_status(RqStatus.QUEUED, pipeline=pipeline)
+                            pipeline.lrem(queue.intermediate_queue_key, 0, job.id)
+                            pipeline.lrem(queue.key, 0, job.id)
+                            queue.push_job_id(job.id, pipeline=pipeline, at_front=True)
+                            pipeline.execute()
+                    elif owed.ran and status is RqStatus.STARTED:
+                        if owed.succeeded:
+                            job._result, job._status = owed.return_value, RqStatus.FINISHED
+                            self.handle_job_success(job, queue, queue.started_job_registry, execution)
+                        else:
+                            self.handle_job_failure(job, queue, queue.started_job_registry, owed.exc_string,
+                                                    execution)
+                            if job.get_status(refresh=True) is RqStatus.STARTED:
+                                return  # not written either: keep it
+                    else:
+                        self.log.warning("job %s (%s while Redis was unreachable): Redis shows it %s, left as it "
+                                         "is", job_id, owed.outcome(), getattr(status, "value", "missing"))
+                        del self.sublarr_owed[job_id]
+                        continue
+                except unreachable:
+                    return
+                del self.sublarr_owed[job_id]
+                self.log.warning("job %s: recorded as %s now that Redis answers again", job_id,
+                                 "queued again" if not owed.ran else owed.outcome())
+
+        def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+            super().bootstrap(*args, **kwargs)  # registers the worker: Redis answers
+            self._sublarr_reconcile()
+
         def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+            if self.sublarr_owed:
+                self._sublarr_reconcile()
             if timeout is None:  # burst: one non-blocking look
                 return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
             # Wait for a job in POLL_SECONDS slices instead of RQ's single ~400 s BLMOVE, so
@@ -545,12 +687,18 @@ def _worker_class(kind: str) -> type:
         def heartbeat(self, timeout=None, pipeline=None):
             try:
                 return super().heartbeat(timeout, pipeline)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            except unreachable:
+                if not self._sublarr_idle:
+                    raise
                 # RQ's dequeue loop retries forever while Redis is down; this is the one
                 # place inside that loop where stop() can end it.
-                if self._sublarr_idle and self._sublarr_stop_now():
+                if self._sublarr_stop_now():
                     raise StopRequested() from None
-                raise
+                # Otherwise carry on: in the loop, the dequeue that follows meets the same error and
+                # RQ waits and retries; after it, a job has just been taken from the queue, and
+                # raising would strand it in RQ's intermediate queue (failed later as "stuck",
+                # never run), while preparing it now fails and puts it back (prepare_execution).
+                return None
 
     base = SimpleWorker if kind == "simple" else Worker
     return type(f"Sublarr{base.__name__}", (StoppableWorker, base), {})

@@ -23,9 +23,11 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 
+from sublarr.core.errors import DatabaseMissing
 from sublarr.core.hookspecs import hookimpl
 from sublarr.core.schema import BigId, DeclaredText, Real, legacy_current_timestamp, legacy_now
 from sublarr.drivers.base import (
+    Create,
     StorageDriver,
     StorageFeatures,
     executemany_writer,
@@ -90,21 +92,35 @@ class SqliteStorage(StorageDriver):
                 db = "/" + db[2:].split("/", 1)[-1]
         return None if not db or db == ":memory:" or db.startswith("file::memory:") else db
 
-    def __init__(self, url, settings):
+    def __init__(self, url, settings, create: Create = Create.DATABASE):
         # SQLite has one writer at a time. Its busy handler retries with sleeps, which is unfair:
         # under load a writer can starve past busy_timeout. Writers of this process queue on this
         # lock instead (reads never take it); busy_timeout still arbitrates between processes.
         # Reentrant, so a nested write in one thread meets SQLite's own "database is locked"
         # after busy_timeout instead of hanging.
         self._write_lock = threading.RLock()
-        super().__init__(url, settings)
+        super().__init__(url, settings, create)
 
     def write_lock(self):
         return self._write_lock
 
+    def _may_open(self, path: Path) -> None:
+        """SQLite creates a missing file on the first connect: decide before that (``self.create``)."""
+        if path.exists():
+            return
+        if self.create is Create.NEVER:
+            raise DatabaseMissing(f"{path} does not exist, and this command never creates a database (nothing was "
+                                  "created: check the setting, or create the database with `sublarr db upgrade`)")
+        if self.create is Create.PARENTS:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.parent.is_dir():
+            raise DatabaseMissing(f"would create the database {path}, but the folder {path.parent} does not exist "
+                                  "(nothing was created: check the setting, create the folder, or run "
+                                  "`sublarr db upgrade` to create both)")
+
     def create_engine(self) -> Engine:
         if self.path:
-            Path(self.path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            self._may_open(Path(self.path).expanduser().resolve())
         busy_ms = int(self.settings.db_busy_timeout_ms)
         engine = create_engine(
             self.url,

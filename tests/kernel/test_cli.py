@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from tests.conftest import SERVERS
+
 SECRET = "pw-Zq8-very-secret"
 
 
@@ -132,6 +134,7 @@ def test_bad_settings_stop_config_too(tmp_path):
 
 def test_db_commands(tmp_path):
     env = {"SUBLARR_AUTO_MIGRATE": "false"}
+    (tmp_path / "sublarr.db").touch()  # an empty file is an empty SQLite database
     behind = sublarr("db", "check", cwd=tmp_path, env=env)
     assert behind.returncode == 1
     assert "not at head" in one_error_line(behind)
@@ -149,6 +152,64 @@ def test_db_commands(tmp_path):
     assert bad.returncode == 2
     history = sublarr("db", "history", "config", cwd=tmp_path)
     assert "<base> -> config_0001 (head)" in history.stdout
+
+
+INSPECTIONS = [("config",), ("plugins",), ("events",), ("db", "current"), ("db", "check"), ("db", "history"),
+               ("db", "downgrade", "config:base"), ("db", "resolve", "config"), ("db", "backup"),
+               ("db", "copy", "--to", "sqlite:///copy.db")]
+
+
+@pytest.mark.parametrize("args", INSPECTIONS, ids=" ".join)
+def test_commands_that_look_never_create_a_database(tmp_path, args):
+    """Issue 15 item 12: `sublarr db check` in a folder without a database created an empty sublarr.db."""
+    result = sublarr(*args, cwd=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    if args[0] in ("config", "plugins", "events") or args[1] == "history":
+        assert result.returncode == 0, result.stderr  # they open no database at all
+        return
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result)
+    assert f"setting 'db_path': {tmp_path / 'sublarr.db'} does not exist" in line
+    assert "never creates a database" in line
+
+
+@pytest.mark.parametrize("command", ["status", "run", "worker"])
+def test_a_typo_in_db_path_creates_nothing(tmp_path, command):
+    """Issue 15 item 12: db_path = "/nonexistent/dir/sublarr.db" made the folders and a new, empty database."""
+    typo = tmp_path / "nonexistent" / "dir" / "sublarr.db"
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'db_path = "{typo}"\n')
+    result = sublarr("--settings", str(settings), command, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result)
+    assert f"setting 'db_path': would create the database {typo}, but the folder {typo.parent} does not exist" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.toml"]
+
+
+def test_db_upgrade_creates_the_database_and_its_folders(tmp_path):
+    target = tmp_path / "data" / "sublarr" / "sublarr.db"
+    up = sublarr("db", "upgrade", cwd=tmp_path, env={"SUBLARR_DB_PATH": str(target)})
+    assert up.returncode == 0, up.stderr
+    assert target.is_file()
+    assert sublarr("db", "check", cwd=tmp_path, env={"SUBLARR_DB_PATH": str(target)}).returncode == 0
+    # status creates the default database of a first run in a folder that exists, as the README shows
+    first = tmp_path / "first"
+    first.mkdir()
+    assert sublarr("status", cwd=first).returncode == 0
+    assert (first / "sublarr.db").is_file()
+
+
+@pytest.mark.parametrize("storage", ["postgresql", "mariadb"])
+def test_a_missing_server_database_is_named(tmp_path, request, storage):
+    server = request.getfixturevalue(SERVERS[storage])
+    url = server.url_for(f"sublarr_missing_{os.getpid()}")
+    for args in (("status",), ("db", "check"), ("db", "upgrade")):
+        result = sublarr(*args, cwd=tmp_path, env={"SUBLARR_DATABASE_URL": url})
+        assert result.returncode == 2, result.stderr
+        line = one_error_line(result)
+        assert f"setting 'database_url': the database 'sublarr_missing_{os.getpid()}' does not exist on" in line
+        assert "create it first" in line and "sublarr-test-pw" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_plugins_and_events_listings(tmp_path):
