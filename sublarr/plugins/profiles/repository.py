@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_fields, require_int, require_str
+from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
 from sublarr.plugins.wanted.models import WantedItem
 
@@ -89,8 +90,9 @@ class ProfilesRepository(Repository):
     fallback chain ending in a synthetic ``id 0`` dict from the settings, ``INSERT OR REPLACE``
     semantics of assignments, the default profile cannot be deleted.
     Fixed: deleting a profile removes its assignments through the enforced foreign key;
-    assigning an unknown profile id, an invalid ``forced_preference``, unknown update fields
-    and a duplicate name raise ``ValueError`` (nothing is written).
+    assigning an unknown profile id, an invalid ``forced_preference`` and unknown update fields
+    raise ``ValueError`` (nothing is written); a duplicate name raises :class:`DuplicateError`, both
+    a ``ValueError`` and the legacy ``sqlite3.IntegrityError`` (nothing is written).
     """
 
     domain = "profiles"
@@ -102,7 +104,8 @@ class ProfilesRepository(Repository):
                                 translation_backend: str = "ollama", fallback_chain: list[str] | None = None,
                                 forced_preference: str = "disabled") -> int:
         """Insert a non-default profile; returns its id. ``fallback_chain`` defaults to
-        ``[translation_backend]``. A duplicate name raises ValueError (legacy: IntegrityError)."""
+        ``[translation_backend]``. A duplicate name raises :class:`DuplicateError` (a ValueError and,
+        as legacy, an ``sqlite3.IntegrityError``)."""
         values = {
             "name": require_str("name", name, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
             "source_language": require_str("source_lang", source_lang),
@@ -121,7 +124,7 @@ class ProfilesRepository(Repository):
                 result = conn.execute(profiles.insert().values(**values, created_at=now, updated_at=now))
                 return result.inserted_primary_key[0]
         except IntegrityError:
-            raise ValueError(f"a language profile named {name!r} exists already") from None
+            raise DuplicateError(profiles.name, "name", f"a language profile named {name!r} exists already") from None
 
     create_profile = create_language_profile
 
@@ -163,7 +166,8 @@ class ProfilesRepository(Repository):
                 result = conn.execute(update(profiles).where(profiles.c.id == profile_id)
                                       .values(**values, updated_at=now_iso()))
         except IntegrityError:
-            raise ValueError(f"a language profile named {fields.get('name')!r} exists already") from None
+            raise DuplicateError(profiles.name, "name",
+                                 f"a language profile named {fields.get('name')!r} exists already") from None
         return result.rowcount > 0
 
     update_language_profile = update_profile

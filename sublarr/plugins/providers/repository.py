@@ -181,7 +181,7 @@ class ProvidersRepository(Repository):
             rows = conn.execute(
                 select(cache.c.provider_name, func.count(),
                        func.sum(case((cache.c.expires_at > now_iso(), 1), else_=0)))
-                .group_by(cache.c.provider_name).order_by(cache.c.provider_name)
+                .group_by(cache.c.provider_name).order_by(self.storage.text_order(cache.c.provider_name))
             ).all()
         return {name: {"total": total, "active": int(active)} for name, total, active in rows}
 
@@ -195,15 +195,16 @@ class ProvidersRepository(Repository):
 
     # -- download history ------------------------------------------------------------------------
 
-    def record_subtitle_download(self, provider_name: str, subtitle_id: str, language: str, fmt: str,
+    def record_subtitle_download(self, provider_name: str, subtitle_id: str, language: str, fmt: str | None,
                                  file_path: str, score: int) -> int:
         """Append to ``subtitle_downloads`` (``subtitle_type`` takes its default 'full');
-        returns the new id (legacy: None)."""
+        returns the new id (legacy: None). ``fmt=None`` stores NULL, as legacy did (the statistics
+        count it under "unknown")."""
         values = {
             "provider_name": _require_name(provider_name),
             "subtitle_id": require_str("subtitle_id", subtitle_id),
             "language": require_str("language", language),
-            "format": require_str("fmt", fmt),
+            "format": None if fmt is None else require_str("fmt", fmt),
             "file_path": require_str("file_path", file_path, max_bytes=MAX_INDEXED_BYTES),
             "score": require_int("score", score),
             "downloaded_at": now_iso(),
@@ -219,7 +220,7 @@ class ProvidersRepository(Repository):
             rows = conn.execute(
                 select(downloads.c.provider_name, downloads.c.format, func.count())
                 .group_by(downloads.c.provider_name, downloads.c.format)
-                .order_by(downloads.c.provider_name, downloads.c.format)
+                .order_by(self.storage.text_order(downloads.c.provider_name), self.storage.text_order(downloads.c.format))
             ).all()
         result: dict[str, dict] = {}
         for name, fmt, count in rows:
@@ -295,7 +296,7 @@ class ProvidersRepository(Repository):
         name = _optional_name(provider_name)
         with self.read() as conn:
             if name is None:
-                rows = conn.execute(select(stats).order_by(stats.c.provider_name)).mappings()
+                rows = conn.execute(select(stats).order_by(self.storage.text_order(stats.c.provider_name))).mappings()
                 return {row["provider_name"]: dict(row) for row in rows}
             row = conn.execute(select(stats).where(stats.c.provider_name == name)).mappings().first()
         return dict(row) if row else {}
@@ -329,7 +330,7 @@ class ProvidersRepository(Repository):
         require_int("days", days, minimum=0)
         query = (select(*(stats.c[col] for col in _HEALTH_COLUMNS))
                  .where(stats.c.updated_at >= iso_in(days=-days))
-                 .order_by(stats.c.updated_at.desc(), stats.c.provider_name))
+                 .order_by(stats.c.updated_at.desc(), self.storage.text_order(stats.c.provider_name)))
         if name is not None:
             query = query.where(stats.c.provider_name == name)
         with self.read() as conn:
@@ -400,6 +401,6 @@ class ProvidersRepository(Repository):
                 select(stats)
                 .where(stats.c.auto_disabled != 0,
                        until.is_(None) | (until == "") | (until >= now_iso()))
-                .order_by(stats.c.provider_name)
+                .order_by(self.storage.text_order(stats.c.provider_name))
             ).mappings()
             return [dict(row) for row in rows]

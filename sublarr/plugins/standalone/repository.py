@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_fields, require_int, require_str
+from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import iso_in, now_iso
 from sublarr.drivers.base import StorageDriver
 
@@ -105,7 +106,7 @@ class StandaloneRepository(Repository):
 
     def _all_by_title(self, table: Table) -> list[dict]:
         with self.read() as conn:
-            rows = conn.execute(select(table).order_by(table.c.title, table.c.id)).mappings()
+            rows = conn.execute(select(table).order_by(self.storage.text_order(table.c.title), table.c.id)).mappings()
             return [dict(r) for r in rows]
 
     def _delete(self, table: Table, name: str, row_id: int) -> bool:
@@ -138,7 +139,7 @@ class StandaloneRepository(Repository):
 
     def get_watched_folders(self, enabled_only: bool = True) -> list[dict]:
         """Folders ordered by path; by default only enabled ones (``enabled = 1``, as legacy)."""
-        query = select(folders).order_by(folders.c.path)
+        query = select(folders).order_by(self.storage.text_order(folders.c.path))
         if _flag("enabled_only", enabled_only):
             query = query.where(folders.c.enabled == 1)
         with self.read() as conn:
@@ -150,7 +151,8 @@ class StandaloneRepository(Repository):
 
     def update_watched_folder(self, folder_id: int, **fields: Any) -> bool:
         """Change ``path``, ``label``, ``media_type`` or ``enabled`` (and ``updated_at``); False when
-        the folder does not exist, ValueError for other fields or a path another folder has.
+        the folder does not exist, ValueError for other fields, :class:`DuplicateError` (also an
+        ``sqlite3.IntegrityError``) for a path another folder has.
         No fields: nothing is written."""
         require_int("folder_id", folder_id)
         values = _folder_values(fields)
@@ -161,7 +163,8 @@ class StandaloneRepository(Repository):
                 stmt = update(folders).where(folders.c.id == folder_id).values(**values, updated_at=now_iso())
                 return conn.execute(stmt).rowcount > 0
         except IntegrityError:  # the only constraint an update can break is UNIQUE(path)
-            raise ValueError(f"another watched folder has the path {values['path']!r}") from None
+            raise DuplicateError(folders.name, "path",
+                                 f"another watched folder has the path {values['path']!r}") from None
 
     def update_last_scan(self, folder_id: int) -> bool:
         """Stamp ``last_scan_at`` (and ``updated_at``) with now; False when the folder does not exist."""

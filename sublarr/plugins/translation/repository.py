@@ -17,6 +17,7 @@ from sublarr.core.domain import (
     require_int,
     require_str,
 )
+from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
 
 from .models import GlossaryEntry, PromptPreset, TranslationBackendStats, TranslationConfigHistory
@@ -61,12 +62,12 @@ def _duration(name: str, value: Any) -> float:
 
 @contextmanager
 def _preset_name_free(name: str | None) -> Iterator[None]:
-    """Turn the UNIQUE(name) violation into ValueError; the transaction has rolled back by then,
+    """Turn the UNIQUE(name) violation into :class:`DuplicateError`; the transaction has rolled back by then,
     so nothing of the failed call (e.g. clearing the old default) is kept."""
     try:
         yield
     except IntegrityError:
-        raise ValueError(f"a prompt preset named {name!r} exists already") from None
+        raise DuplicateError(presets.name, "name", f"a prompt preset named {name!r} exists already") from None
 
 
 class TranslationRepository(Repository):
@@ -82,7 +83,8 @@ class TranslationRepository(Repository):
     failure (duplicate name, missing id) leaves the old default; a fresh database has the "Default"
     preset (migration translation_0002; legacy never seeded it); the average response time counts
     successes only and is computed in SQL (no lost updates); glossary search matches ``%`` and
-    ``_`` literally; duplicate names raise ValueError rather than IntegrityError.
+    ``_`` literally. A duplicate name raises :class:`DuplicateError`: a ValueError, and as legacy an
+    ``sqlite3.IntegrityError`` (``UNIQUE constraint failed: prompt_presets.name``).
     """
 
     domain = "translation"
@@ -131,7 +133,7 @@ class TranslationRepository(Repository):
         """A series' entries by source term (binary order: upper case first), then age."""
         _int("series_id", series_id)
         query = (select(glossary).where(glossary.c.series_id == series_id)
-                 .order_by(glossary.c.source_term, glossary.c.created_at, glossary.c.id))
+                 .order_by(self.storage.text_order(glossary.c.source_term), glossary.c.created_at, glossary.c.id))
         with self.read() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
@@ -185,7 +187,7 @@ class TranslationRepository(Repository):
         matches = (func.lower(glossary.c.source_term).like(pattern, escape=LIKE_ESCAPE)
                    | func.lower(glossary.c.target_term).like(pattern, escape=LIKE_ESCAPE))
         stmt = (select(glossary).where(glossary.c.series_id == series_id, matches)
-                .order_by(glossary.c.source_term, glossary.c.id))
+                .order_by(self.storage.text_order(glossary.c.source_term), glossary.c.id))
         with self.read() as conn:
             return [dict(row) for row in conn.execute(stmt).mappings()]
 
@@ -194,8 +196,9 @@ class TranslationRepository(Repository):
     def add_prompt_preset(self, name: str, prompt_template: str, is_default: bool = False) -> int:
         """Insert a preset (stripped); ``is_default`` moves the default to it in the same transaction.
 
-        A duplicate name raises ValueError and changes nothing (legacy: IntegrityError after the old
-        default had already been cleared and committed).
+        A duplicate name raises :class:`DuplicateError` (ValueError and sqlite3.IntegrityError) and
+        changes nothing (legacy: IntegrityError after the old default had already been cleared and
+        committed).
         """
         now = now_iso()
         row = {
@@ -214,7 +217,8 @@ class TranslationRepository(Repository):
     def get_prompt_presets(self) -> list[dict[str, Any]]:
         """Every preset: the default first, then by name."""
         # NULLS LAST: PostgreSQL sorts NULL first in DESC order, SQLite (legacy) last.
-        query = select(presets).order_by(presets.c.is_default.desc().nulls_last(), presets.c.name, presets.c.id)
+        query = select(presets).order_by(presets.c.is_default.desc().nulls_last(), self.storage.text_order(presets.c.name),
+                                         presets.c.id)
         with self.read() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
@@ -317,7 +321,8 @@ class TranslationRepository(Repository):
     def get_backend_stats(self) -> list[dict[str, Any]]:
         """Every backend's row, by name."""
         with self.read() as conn:
-            return [dict(row) for row in conn.execute(select(backends).order_by(backends.c.backend_name)).mappings()]
+            return [dict(row) for row in conn.execute(
+                select(backends).order_by(self.storage.text_order(backends.c.backend_name))).mappings()]
 
     get_all_backend_stats = get_backend_stats
 

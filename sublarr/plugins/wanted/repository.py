@@ -20,6 +20,7 @@ from sublarr.core.domain import (
     require_str,
 )
 from sublarr.core.timeutil import now_iso
+from sublarr.drivers.base import StorageDriver
 
 from .models import WantedItem
 
@@ -336,7 +337,7 @@ class WantedRepository(Repository):
         """``{total, by_type, by_status, by_existing, upgradeable}``; existing_sub '' or NULL counts as
         "none" (legacy overwrote one bucket with the other; here they are summed)."""
         with self.read() as conn:
-            groups = {name: _grouped(conn, c[name]) for name in ("item_type", "status", "existing_sub")}
+            groups = {name: _grouped(conn, c[name], self.storage) for name in ("item_type", "status", "existing_sub")}
             upgradeable = conn.execute(_count_of(_UPGRADEABLE)).scalar_one()
         return {
             "total": sum(groups["item_type"].values()),
@@ -349,7 +350,7 @@ class WantedRepository(Repository):
     def get_wanted_by_subtitle_type(self) -> dict[str, int]:
         """``{subtitle_type: n}``; '' (and legacy NULL) count as "full", summed with it."""
         with self.read() as conn:
-            return _merge_empty(_grouped(conn, c.subtitle_type), "full")
+            return _merge_empty(_grouped(conn, c.subtitle_type, self.storage), "full")
 
     def get_all_wanted_file_paths(self) -> set[str]:
         with self.read() as conn:
@@ -471,8 +472,9 @@ def _count_of(where=None):
     return query if where is None else query.where(where)
 
 
-def _grouped(conn: Connection, column) -> dict:
-    return dict(conn.execute(select(column, func.count()).group_by(column).order_by(column)).all())
+def _grouped(conn: Connection, column, storage: StorageDriver) -> dict:
+    """``{value: count}`` in code-point order of the values (the legacy key order on every engine)."""
+    return dict(conn.execute(select(column, func.count()).group_by(column).order_by(storage.text_order(column))).all())
 
 
 def _merge_empty(counts: dict, into: str) -> dict:

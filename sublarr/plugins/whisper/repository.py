@@ -14,6 +14,7 @@ from sublarr.core.domain import (
     require_int,
     require_str,
 )
+from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
 
 from .models import WhisperJob
@@ -51,8 +52,9 @@ class WhisperRepository(Repository):
 
     Kept from the legacy layer: ``create_whisper_job`` returns the 6-key dict rather than the full
     row; ``update_whisper_job`` on a missing id is a silent no-op; ``started_at`` is written only
-    when a caller passes it. Mended: a duplicate id and an unknown field raise ``ValueError``
-    (legacy: a raw ``IntegrityError`` / ``OperationalError`` from SQL built from the kwarg names).
+    when a caller passes it; a duplicate id raises :class:`DuplicateError`, a ``ValueError`` that is
+    also the legacy ``sqlite3.IntegrityError``. Mended: an unknown field raises ``ValueError``
+    (legacy: a raw ``OperationalError`` from SQL built from the kwarg names).
     """
 
     domain = "whisper"
@@ -68,7 +70,7 @@ class WhisperRepository(Repository):
             # ON CONFLICT DO NOTHING: a duplicate is detected without an aborted transaction.
             inserted = conn.execute(self.storage.insert_ignore(jobs, ["id"]).values(**job)).rowcount
             if not inserted:
-                raise ValueError(f"whisper job {job_id!r} exists already")
+                raise DuplicateError(jobs.name, "id", f"whisper job {job_id!r} exists already")
         return job
 
     def update_whisper_job(self, job_id: str, **fields: Any) -> None:
@@ -92,7 +94,8 @@ class WhisperRepository(Repository):
         if status is not None:
             require_str("status", status)
         check_limit(limit)
-        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
+        query = (select(jobs).order_by(jobs.c.created_at.desc(), self.storage.text_order(jobs.c.id).desc())
+                 .limit(limit))
         if status:
             query = query.where(jobs.c.status == status)
         with self.read() as conn:
@@ -108,7 +111,8 @@ class WhisperRepository(Repository):
         with a positive time, rounded to 0.1 ms; 0.0 when there is none)."""
         with self.read() as conn:
             by_status = dict(conn.execute(
-                select(jobs.c.status, func.count()).group_by(jobs.c.status).order_by(jobs.c.status)).all())
+                select(jobs.c.status, func.count()).group_by(jobs.c.status)
+                .order_by(self.storage.text_order(jobs.c.status))).all())
             avg = conn.execute(select(func.avg(jobs.c.processing_time_ms)).where(
                 jobs.c.status == "completed", jobs.c.processing_time_ms > 0)).scalar()
         return {
