@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -9,16 +8,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sublarr.core.domain import (
-    LIKE_ESCAPE,
-    MAX_INDEXED_BYTES,
-    Repository,
-    like_contains,
-    require_int,
-    require_str,
-)
+from sublarr.core.domain import LIKE_ESCAPE, Repository, like_contains
 from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
+from sublarr.core.validation import MAX_INDEXED_BYTES, require_amount, require_flag, require_int, require_str
 
 from .models import GlossaryEntry, PromptPreset, TranslationBackendStats, TranslationConfigHistory
 
@@ -27,37 +20,8 @@ glossary = GlossaryEntry.__table__
 presets = PromptPreset.__table__
 backends = TranslationBackendStats.__table__
 
-# INTEGER is 8 bytes on SQLite but 4 on PostgreSQL: one range, so both dialects accept the same values.
-_INT32 = range(-(2**31), 2**31)
 GLOSSARY_PROMPT_LIMIT = 15  # terms the prompt builder receives (legacy get_glossary_for_series)
 LAST_ERROR_MAX_LENGTH = 500  # legacy record_backend_failure kept error_msg[:500]
-
-
-def _optional_str(name: str, value: Any) -> str | None:
-    return None if value is None else require_str(name, value)
-
-
-def _int(name: str, value: Any, minimum: int | None = None) -> int:
-    if require_int(name, value, minimum=minimum) not in _INT32:
-        raise ValueError(f"{name} is out of range: {value}")
-    return value
-
-
-def _stripped(name: str, value: Any, max_bytes: int | None = None) -> str:
-    return require_str(name, require_str(name, value).strip(), max_bytes=max_bytes)
-
-
-def _flag(name: str, value: Any) -> int:
-    """The legacy 0/1 of a boolean argument (bools and ints, read for truthiness as legacy did)."""
-    if not isinstance(value, int):
-        raise ValueError(f"{name} must be a bool, got {value!r}")
-    return 1 if value else 0
-
-
-def _duration(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 @contextmanager
@@ -98,9 +62,9 @@ class TranslationRepository(Repository):
         now = now_iso()
         row = {
             "config_hash": require_str("config_hash", config_hash, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
-            "ollama_model": _optional_str("ollama_model", ollama_model),
-            "prompt_template": _optional_str("prompt_template", prompt_template),
-            "target_language": _optional_str("target_language", target_language),
+            "ollama_model": require_str("ollama_model", ollama_model, nullable=True),
+            "prompt_template": require_str("prompt_template", prompt_template, nullable=True),
+            "target_language": require_str("target_language", target_language, nullable=True),
             "first_used_at": now,
             "last_used_at": now,
         }
@@ -119,10 +83,10 @@ class TranslationRepository(Repository):
         """Insert a term (stripped; duplicates allowed, as legacy); returns its id."""
         now = now_iso()
         row = {
-            "series_id": _int("series_id", series_id),
-            "source_term": _stripped("source_term", source_term, MAX_INDEXED_BYTES),
-            "target_term": _stripped("target_term", target_term),
-            "notes": _stripped("notes", notes),
+            "series_id": require_int("series_id", series_id),
+            "source_term": require_str("source_term", source_term, strip=True, max_bytes=MAX_INDEXED_BYTES),
+            "target_term": require_str("target_term", target_term, strip=True),
+            "notes": require_str("notes", notes, strip=True),
             "created_at": now,
             "updated_at": now,
         }
@@ -131,7 +95,7 @@ class TranslationRepository(Repository):
 
     def get_glossary_entries(self, series_id: int) -> list[dict[str, Any]]:
         """A series' entries by source term (binary order: upper case first), then age."""
-        _int("series_id", series_id)
+        require_int("series_id", series_id)
         query = (select(glossary).where(glossary.c.series_id == series_id)
                  .order_by(self.storage.text_order(glossary.c.source_term), glossary.c.created_at, glossary.c.id))
         with self.read() as conn:
@@ -139,7 +103,7 @@ class TranslationRepository(Repository):
 
     def get_glossary_for_series(self, series_id: int) -> list[dict[str, str]]:
         """The 15 most recently edited ``{source_term, target_term}`` pairs (for the prompt builder)."""
-        _int("series_id", series_id)
+        require_int("series_id", series_id)
         query = (select(glossary.c.source_term, glossary.c.target_term)
                  .where(glossary.c.series_id == series_id)
                  .order_by(glossary.c.updated_at.desc(), glossary.c.created_at.desc(), glossary.c.id.desc())
@@ -158,7 +122,8 @@ class TranslationRepository(Repository):
         """Set the given (stripped) fields; False when none is given or the entry does not exist."""
         require_int("entry_id", entry_id)
         given = {"source_term": source_term, "target_term": target_term, "notes": notes}
-        values = {name: _stripped(name, value, MAX_INDEXED_BYTES if name == "source_term" else None)
+        values = {name: require_str(name, value, strip=True,
+                                  max_bytes=MAX_INDEXED_BYTES if name == "source_term" else None)
                   for name, value in given.items() if value is not None}
         if not values:
             return False
@@ -172,7 +137,7 @@ class TranslationRepository(Repository):
             return conn.execute(delete(glossary).where(glossary.c.id == entry_id)).rowcount > 0
 
     def delete_glossary_entries_for_series(self, series_id: int) -> int:
-        _int("series_id", series_id)
+        require_int("series_id", series_id)
         with self.write() as conn:
             return conn.execute(delete(glossary).where(glossary.c.series_id == series_id)).rowcount
 
@@ -182,7 +147,7 @@ class TranslationRepository(Repository):
         ASCII case-insensitive as the legacy SQLite LIKE was, on every dialect: both sides go through
         lower() in SQL (PostgreSQL's LIKE is case-sensitive). ``%``, ``_`` and ``\\`` match literally.
         """
-        _int("series_id", series_id)
+        require_int("series_id", series_id)
         pattern = func.lower(like_contains("query", require_str("query", query)))
         matches = (func.lower(glossary.c.source_term).like(pattern, escape=LIKE_ESCAPE)
                    | func.lower(glossary.c.target_term).like(pattern, escape=LIKE_ESCAPE))
@@ -202,9 +167,9 @@ class TranslationRepository(Repository):
         """
         now = now_iso()
         row = {
-            "name": _stripped("name", name, MAX_INDEXED_BYTES),
-            "prompt_template": _stripped("prompt_template", prompt_template),
-            "is_default": _flag("is_default", is_default),
+            "name": require_str("name", name, strip=True, max_bytes=MAX_INDEXED_BYTES),
+            "prompt_template": require_str("prompt_template", prompt_template, strip=True),
+            "is_default": require_flag("is_default", is_default),
             "created_at": now,
             "updated_at": now,
         }
@@ -246,11 +211,11 @@ class TranslationRepository(Repository):
         require_int("preset_id", preset_id)
         values: dict[str, Any] = {}
         if name is not None:
-            values["name"] = _stripped("name", name, MAX_INDEXED_BYTES)
+            values["name"] = require_str("name", name, strip=True, max_bytes=MAX_INDEXED_BYTES)
         if prompt_template is not None:
-            values["prompt_template"] = _stripped("prompt_template", prompt_template)
+            values["prompt_template"] = require_str("prompt_template", prompt_template, strip=True)
         if is_default is not None:
-            values["is_default"] = _flag("is_default", is_default)
+            values["is_default"] = require_flag("is_default", is_default)
         if not values:
             return False
         values["updated_at"] = now_iso()
@@ -294,14 +259,14 @@ class TranslationRepository(Repository):
         """Count a successful translation. The running average covers successes only:
         ``avg = (avg * successes + rt) / (successes + 1)`` (legacy divided by all requests, so every
         failure dragged the average down as if it had taken 0 ms)."""
-        rt = _duration("response_time_ms", response_time_ms)
+        rt = require_amount("response_time_ms", response_time_ms)
         now = now_iso()
         successes = func.coalesce(backends.c.successful_translations, 0)
         avg = func.coalesce(backends.c.avg_response_time_ms, 0.0)
         self._record(
             backend_name,
             counters={"total_requests": 1, "successful_translations": 1,
-                      "total_characters": _int("characters_used", characters_used, minimum=0)},
+                      "total_characters": require_int("characters_used", characters_used, minimum=0)},
             values={"avg_response_time_ms": rt, "last_response_time_ms": rt, "last_success_at": now,
                     "consecutive_failures": 0, "updated_at": now},
             # avg + (rt - avg) / (n + 1) == (avg * n + rt) / (n + 1), without the overflow of avg * n
