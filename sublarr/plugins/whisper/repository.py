@@ -23,8 +23,6 @@ jobs = WhisperJob.__table__
 
 # update_whisper_job may set every column but the key (legacy: any column name was interpolated).
 UPDATABLE = tuple(c.name for c in jobs.columns if c.name != "id")
-# INTEGER is 8 bytes on SQLite but 4 on PostgreSQL: one range, so both dialects accept the same values.
-_INT32 = range(-(2**31), 2**31)
 _INDEXED = {column.name for index in jobs.indexes for column in index.columns}  # text capped in bytes
 
 
@@ -38,9 +36,7 @@ def _check_value(column: sa.Column, value: Any) -> Any:
         return require_str(column.name, value,
                            max_bytes=MAX_INDEXED_BYTES if column.name in _INDEXED else None)
     if isinstance(column.type, sa.Integer):
-        if require_int(column.name, value) not in _INT32:
-            raise ValueError(f"{column.name} is out of range: {value}")
-        return value
+        return require_int(column.name, value)
     # REAL: ints and floats; NaN/inf would be NULL on SQLite and 'NaN' on PostgreSQL.
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{column.name} must be a finite number, got {value!r}")
