@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,8 @@ from sublarr.core.domain import (
     require_int,
     require_str,
 )
-from sublarr.core.timeutil import iso_in, now_iso
+from sublarr.core.timeutil import now_iso
+from sublarr.core.validation import require_amount, require_flag, time_ago, time_in
 from sublarr.drivers.base import StorageDriver
 
 from .models import ProviderCache, ProviderStats, SubtitleDownload
@@ -30,24 +30,6 @@ stats = ProviderStats.__table__
 # get_provider_health_history: the legacy function returned these columns only
 _HEALTH_COLUMNS = ("provider_name", "total_searches", "successful_downloads", "failed_downloads",
                    "avg_response_time_ms", "updated_at")
-
-
-def _require_amount(name: str, value: Any, nullable: bool = False) -> float | None:
-    """A finite, non-negative number (int or float, not bool)."""
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
-
-
-def _time_after(name: str, value: Any, unit: str) -> str:
-    """Now plus ``value`` ``unit`` (hours, minutes) as a timestamp; the amount is validated."""
-    amount = _require_amount(name, value)
-    try:
-        return iso_in(**{unit: amount})
-    except OverflowError:  # past the year 9999
-        raise ValueError(f"{name} is too large: {value!r}") from None
 
 
 def _require_name(provider_name: Any) -> str:
@@ -68,9 +50,8 @@ def _count(column):
 
 def _check_search(provider_name: Any, success: Any, response_time_ms: Any) -> None:
     _require_name(provider_name)
-    if not isinstance(success, bool):
-        raise ValueError(f"success must be True or False, got {success!r}")
-    _require_amount("response_time_ms", response_time_ms, nullable=True)
+    require_flag("success", success)
+    require_amount("response_time_ms", response_time_ms, nullable=True)
 
 
 def _search_upsert(storage: StorageDriver, success: bool, timed: bool) -> Executable:
@@ -148,7 +129,7 @@ class ProvidersRepository(Repository):
             "query_hash": require_str("query_hash", query_hash, max_bytes=MAX_INDEXED_BYTES),
             "results_json": require_str("results_json", results_json),
             "cached_at": now_iso(),
-            "expires_at": _time_after("ttl_hours", ttl_hours, "hours"),
+            "expires_at": time_in("ttl_hours", ttl_hours, "hours"),
         }
         require_str("provider_name + query_hash", provider_name + query_hash, max_bytes=MAX_COMPOSITE_KEY_BYTES)
         with self.write() as conn:
@@ -329,7 +310,7 @@ class ProvidersRepository(Repository):
         name = _optional_name(provider_name)
         require_int("days", days, minimum=0)
         query = (select(*(stats.c[col] for col in _HEALTH_COLUMNS))
-                 .where(stats.c.updated_at >= iso_in(days=-days))
+                 .where(stats.c.updated_at >= time_ago("days", days))
                  .order_by(stats.c.updated_at.desc(), self.storage.text_order(stats.c.provider_name)))
         if name is not None:
             query = query.where(stats.c.provider_name == name)
@@ -343,7 +324,7 @@ class ProvidersRepository(Repository):
         ``consecutive_failures``."""
         now = now_iso()
         values = {"provider_name": _require_name(provider_name), "auto_disabled": 1,
-                  "disabled_until": _time_after("cooldown_minutes", cooldown_minutes, "minutes"),
+                  "disabled_until": time_in("cooldown_minutes", cooldown_minutes, "minutes"),
                   "updated_at": now}
         with self.write() as conn:
             conn.execute(self.storage.upsert(stats, values, key=["provider_name"]))
@@ -357,8 +338,8 @@ class ProvidersRepository(Repository):
         if threshold is None:
             threshold = 2 * int(self.settings.circuit_breaker_failure_threshold)
         require_int("threshold", threshold, minimum=1)
-        until = _time_after("provider_auto_disable_cooldown_minutes",
-                            self.settings.provider_auto_disable_cooldown_minutes, "minutes")
+        until = time_in("provider_auto_disable_cooldown_minutes",
+                        self.settings.provider_auto_disable_cooldown_minutes, "minutes")
         with self.write() as conn:
             result = conn.execute(
                 update(stats)
