@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, require_int, require_str, starts_with, to_json
-from sublarr.core.timeutil import iso_in, now_iso, parse, utcnow
+from sublarr.core.timeutil import now_iso, parse, utcnow
+from sublarr.core.validation import time_ago
 from sublarr.plugins.jobs.models import Job
 from sublarr.plugins.providers.models import SubtitleDownload
 
@@ -172,8 +173,7 @@ class CacheRepository(Repository):
 
         Rows with a NULL ``last_used`` are kept (as legacy). ``days < 0`` is a ValueError.
         """
-        require_int("days", days, minimum=0)
-        cutoff = iso_in(days=-days)
+        cutoff = time_ago("days", require_int("days", days, minimum=0))  # '' before the year 1: none older
         with self.write() as conn:
             deleted = conn.execute(delete(anidb).where(anidb.c.last_used < cutoff)).rowcount
         if deleted > 0:
