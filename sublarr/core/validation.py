@@ -109,13 +109,36 @@ def require_int(name: str, value: Any, minimum: int | None = None, nullable: boo
     return value
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` as a float when it is a finite int or float (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def require_number(name: str, value: Any, nullable: bool = False) -> float | None:
+    """A finite number (int or float, not bool) for a REAL column: NaN would be stored as NULL by
+    SQLite and as 'NaN' by PostgreSQL, and never compare equal."""
+    if value is None and nullable:
+        return None
+    number = _finite(value)
+    if number is None:
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
 def require_amount(name: str, value: Any, nullable: bool = False) -> float | None:
     """A finite number >= 0 (int or float, not bool): a duration, a size, a response time."""
     if value is None and nullable:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    number = _finite(value)
+    if number is None or number < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    return number
 
 
 # -- timestamps -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ value gets the same refusal, worded the same, whichever domain receives it, on e
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +55,17 @@ def test_a_negative_amount_is_refused_in_the_same_words_by_every_domain(kernel):
         assert _refusal(call) == f"{name.strip()} must be a finite number >= 0, got -1"
 
 
+NUMBERS = {  # REAL columns (SQLite would store NaN as NULL, PostgreSQL as 'NaN')
+    "mtime": lambda: cache.set_ffprobe_cache("/a.mkv", math.inf, {}),
+    "duration_seconds": lambda: whisper.update_whisper_job("j", duration_seconds=math.inf),
+}
+
+
+def test_an_infinite_number_is_refused_in_the_same_words_by_every_domain(kernel):
+    for name, call in NUMBERS.items():
+        assert _refusal(call) == f"{name} must be a finite number, got inf"
+
+
 INTEGERS = {
     "current_score": lambda: wanted.upsert_wanted_item("episode", "/a.mkv", current_score=2**31),
     "old_score": lambda: library.record_upgrade("/a.mkv", "srt", 2**31, "ass", 1),
@@ -82,7 +94,7 @@ def test_a_cutoff_before_the_year_1_matches_nothing_in_every_cleanup(kernel):
 
 
 # Names of the helpers the domains used to copy; the kernel's vocabulary replaced them.
-COPIES = {"_flag", "_int", "_int32", "_number", "_duration", "_require_amount", "_optional_str",
+COPIES = {"_flag", "_int", "_int32", "_number", "_duration", "_require_amount", "_optional_str", "_mtime",
           "_optional_score", "_stripped", "_time_after", "_days_ago", "_check_str_list", "_first_line", "_clean"}
 
 

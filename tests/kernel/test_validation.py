@@ -17,6 +17,7 @@ from sublarr.core.validation import (
     require_choice,
     require_flag,
     require_int,
+    require_number,
     require_str,
     require_str_list,
     time_ago,
@@ -60,6 +61,15 @@ def test_amounts_are_finite_and_not_negative():
     for value in (-0.5, math.nan, math.inf, True, "1", None):
         with pytest.raises(ValueError, match=r"^ttl must be a finite number >= 0, got "):
             require_amount("ttl", value)
+
+
+def test_numbers_are_finite_ints_or_floats():
+    assert require_number("mtime", -2) == -2.0 and require_number("mtime", None, nullable=True) is None
+    for value in (math.nan, -math.inf, 10**400, True, "1", None):  # 10**400: beyond the float range
+        with pytest.raises(ValueError, match=r"^mtime must be a finite number, got "):
+            require_number("mtime", value)
+    with pytest.raises(ValueError, match=r"^ttl must be a finite number >= 0, got "):
+        require_amount("ttl", 10**400)
 
 
 def test_choices_and_lists():

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from sublarr.core.domain import (
 )
 from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
+from sublarr.core.validation import require_number
 
 from .models import WhisperJob
 
@@ -37,10 +37,7 @@ def _check_value(column: sa.Column, value: Any) -> Any:
                            max_bytes=MAX_INDEXED_BYTES if column.name in _INDEXED else None)
     if isinstance(column.type, sa.Integer):
         return require_int(column.name, value)
-    # REAL: ints and floats; NaN/inf would be NULL on SQLite and 'NaN' on PostgreSQL.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{column.name} must be a finite number, got {value!r}")
-    return float(value)
+    return require_number(column.name, value)  # REAL
 
 
 class WhisperRepository(Repository):
