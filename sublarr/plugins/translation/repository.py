@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -11,7 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sublarr.core.domain import LIKE_ESCAPE, Repository, like_contains
 from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
-from sublarr.core.validation import MAX_INDEXED_BYTES, require_amount, require_flag, require_int, require_str
+from sublarr.core.validation import (
+    MAX_INDEXED_BYTES,
+    Check,
+    clean_fields,
+    require_amount,
+    require_flag,
+    require_int,
+    require_str,
+)
 
 from .models import GlossaryEntry, PromptPreset, TranslationBackendStats, TranslationConfigHistory
 
@@ -22,6 +31,24 @@ backends = TranslationBackendStats.__table__
 
 GLOSSARY_PROMPT_LIMIT = 15  # terms the prompt builder receives (legacy get_glossary_for_series)
 LAST_ERROR_MAX_LENGTH = 500  # legacy record_backend_failure kept error_msg[:500]
+
+# The editable fields of a glossary entry and of a prompt preset, and their rules (strings are
+# stored stripped, as legacy), for adds and updates alike.
+_GLOSSARY_FIELDS: dict[str, Check] = {
+    "source_term": partial(require_str, strip=True, max_bytes=MAX_INDEXED_BYTES),
+    "target_term": partial(require_str, strip=True),
+    "notes": partial(require_str, strip=True),
+}
+_PRESET_FIELDS: dict[str, Check] = {
+    "name": partial(require_str, strip=True, max_bytes=MAX_INDEXED_BYTES),
+    "prompt_template": partial(require_str, strip=True),
+    "is_default": require_flag,
+}
+
+
+def _given(rules: dict[str, Check], what: str, **fields: Any) -> dict[str, Any]:
+    """The checked values of the fields that are not None (the legacy "only what is given")."""
+    return clean_fields(what, rules, {name: value for name, value in fields.items() if value is not None})
 
 
 @contextmanager
@@ -84,9 +111,8 @@ class TranslationRepository(Repository):
         now = now_iso()
         row = {
             "series_id": require_int("series_id", series_id),
-            "source_term": require_str("source_term", source_term, strip=True, max_bytes=MAX_INDEXED_BYTES),
-            "target_term": require_str("target_term", target_term, strip=True),
-            "notes": require_str("notes", notes, strip=True),
+            **clean_fields("glossary entry", _GLOSSARY_FIELDS,
+                           {"source_term": source_term, "target_term": target_term, "notes": notes}),
             "created_at": now,
             "updated_at": now,
         }
@@ -121,10 +147,8 @@ class TranslationRepository(Repository):
                               notes: str | None = None) -> bool:
         """Set the given (stripped) fields; False when none is given or the entry does not exist."""
         require_int("entry_id", entry_id)
-        given = {"source_term": source_term, "target_term": target_term, "notes": notes}
-        values = {name: require_str(name, value, strip=True,
-                                  max_bytes=MAX_INDEXED_BYTES if name == "source_term" else None)
-                  for name, value in given.items() if value is not None}
+        values = _given(_GLOSSARY_FIELDS, "glossary entry", source_term=source_term, target_term=target_term,
+                        notes=notes)
         if not values:
             return False
         values["updated_at"] = now_iso()
@@ -167,9 +191,8 @@ class TranslationRepository(Repository):
         """
         now = now_iso()
         row = {
-            "name": require_str("name", name, strip=True, max_bytes=MAX_INDEXED_BYTES),
-            "prompt_template": require_str("prompt_template", prompt_template, strip=True),
-            "is_default": require_flag("is_default", is_default),
+            **clean_fields("prompt preset", _PRESET_FIELDS,
+                           {"name": name, "prompt_template": prompt_template, "is_default": is_default}),
             "created_at": now,
             "updated_at": now,
         }
@@ -209,13 +232,8 @@ class TranslationRepository(Repository):
         preset is touched either). ``is_default=True`` moves the default here in the same transaction;
         ``is_default=False`` un-defaults this preset and may leave none (legacy, kept)."""
         require_int("preset_id", preset_id)
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["name"] = require_str("name", name, strip=True, max_bytes=MAX_INDEXED_BYTES)
-        if prompt_template is not None:
-            values["prompt_template"] = require_str("prompt_template", prompt_template, strip=True)
-        if is_default is not None:
-            values["is_default"] = require_flag("is_default", is_default)
+        values = _given(_PRESET_FIELDS, "prompt preset", name=name, prompt_template=prompt_template,
+                        is_default=is_default)
         if not values:
             return False
         values["updated_at"] = now_iso()
