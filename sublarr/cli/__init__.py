@@ -22,7 +22,7 @@ from sublarr.cli import catalog, db, jobs, service, status
 from sublarr.cli.api import Context
 from sublarr.cli.logs import log_to_file, setup_logging
 from sublarr.core.errors import SettingsError, SublarrError
-from sublarr.core.secrets import scrub
+from sublarr.core.secrets import first_line, scrub
 
 _CONFIGURATION = "sublarr.configuration"  # ctx.meta key: the configuration loaded to add plugin commands
 
@@ -109,6 +109,5 @@ def _fail(exc: BaseException, status: int, debug: bool, prefix: str = "") -> Non
         import traceback
 
         sys.stderr.write(scrub(traceback.format_exc()))
-    message = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-    click.echo(f"sublarr: error: {prefix}{message}", err=True)
+    click.echo(f"sublarr: error: {prefix}{first_line(exc)}", err=True)
     sys.exit(status)

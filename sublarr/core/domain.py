@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import math
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,6 +26,16 @@ from sqlalchemy import Select, Table, and_, case, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
+
+# The value checks live in sublarr.core.validation; repositories (and plugins written before it)
+# import them from here too.
+from sublarr.core.validation import MAX_COMPOSITE_KEY_BYTES as MAX_COMPOSITE_KEY_BYTES
+from sublarr.core.validation import MAX_INDEXED_BYTES as MAX_INDEXED_BYTES
+from sublarr.core.validation import check_fields as check_fields
+from sublarr.core.validation import check_text
+from sublarr.core.validation import require_int as require_int
+from sublarr.core.validation import require_str as require_str
+from sublarr.core.validation import to_json as to_json
 
 if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
@@ -148,16 +156,7 @@ def check_limit(limit: int, name: str = "limit") -> int:
     return limit
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
-
-
-def check_text(name: str, value: str) -> str:
-    """Refuse lone surrogates (``"\\ud800"`` is valid JSON and Python, but no database driver can
-    encode it: a codec error naming no field, before)."""
-    if not value.isascii() and _SURROGATE.search(value):
-        raise ValueError(f"{name} must not contain lone surrogates (U+D800..U+DFFF)")
-    return value
 
 
 def _check_argument(name: str, value: Any) -> None:
@@ -202,18 +201,6 @@ def guard_arguments(method: Callable) -> Callable:
 
     guarded._sublarr_guarded = True
     return guarded
-
-
-def to_json(name: str, value: Any) -> str:
-    """``value`` as strict JSON text: NaN and infinities are refused (``json.dumps`` writes them as
-    ``NaN``/``Infinity``, which is not JSON and which other readers reject), as is anything not
-    JSON-serialisable; the ValueError names the parameter."""
-    try:
-        return json.dumps(value, allow_nan=False)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be JSON without NaN or Infinity: {exc}") from None
-    except (TypeError, RecursionError) as exc:
-        raise ValueError(f"{name} is not JSON-serialisable: {exc}") from None
 
 
 def like_contains(name: str, text: str) -> str:
@@ -316,54 +303,6 @@ def is_or_extends(column, base: str, separator: str, *, binary_text: bool):
 def count_where(condition):
     """``SUM(CASE WHEN condition THEN 1 ELSE 0 END)``: several counts in one table scan."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-# Longest text (UTF-8 bytes) accepted for a column that is indexed, a primary key or unique.
-# PostgreSQL cannot store a btree index entry above ~2704 bytes (after compression), so a long,
-# hard-to-compress value there fails with a raw "index row size ... exceeds btree" error, while
-# SQLite accepts it. 2000 leaves room for the other columns of composite keys; real file paths,
-# names and keys are far shorter. The same limit applies on both dialects, so they behave alike.
-MAX_INDEXED_BYTES = 2000
-# The same for all the text of a composite key together (the entry also holds a tuple header
-# and the columns' length headers, a few dozen bytes at most).
-MAX_COMPOSITE_KEY_BYTES = 2600
-
-
-def require_str(name: str, value: Any, allow_empty: bool = True, *, max_bytes: int | None = None) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be a string, got {type(value).__name__}")
-    if not allow_empty and not value:
-        raise ValueError(f"{name} must not be empty")
-    if "\x00" in value:
-        raise ValueError(f"{name} must not contain NUL characters")
-    check_text(name, value)
-    if max_bytes is not None and len(value) * 4 > max_bytes:  # cheap test first: <= 4 bytes a char
-        n = len(value.encode("utf-8", "surrogatepass"))
-        if n > max_bytes:
-            raise ValueError(f"{name} must be at most {max_bytes} bytes in UTF-8, got {n}")
-    return value
-
-
-def require_int(name: str, value: Any, minimum: int | None = None, nullable: bool = False,
-                bits: int = 32) -> int | None:
-    """An int (not a bool) that fits the column: the legacy INTEGER columns are 32-bit on
-    PostgreSQL, so that is the default range on every dialect (``bits=64`` for BIGINT columns)."""
-    if value is None and nullable:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
-        raise ValueError(f"{name} must fit in {bits} bits, got {value}")
-    return value
-
-
-def check_fields(allowed: Sequence[str], fields: Mapping[str, Any], what: str) -> None:
-    """Unknown field names raise ValueError naming them (nothing is written)."""
-    unknown = sorted(set(fields) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown {what} field(s): {', '.join(unknown)} (allowed: {', '.join(allowed)})")
 
 
 # -- package-level functions ---------------------------------------------------------------------

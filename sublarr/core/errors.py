@@ -1,5 +1,7 @@
 """Exceptions the kernel raises at its edges."""
 
+import sqlite3
+
 
 class SublarrError(Exception):
     """Base class: a failure the CLI reports in one line (exit status 1)."""
@@ -37,3 +39,26 @@ class QueueUnavailable(SublarrError):
 
 class MigrationError(SublarrError):
     """Schema migration failed or left the database at an unexpected revision."""
+
+
+class DuplicateError(ValueError, sqlite3.IntegrityError):
+    """A row with this unique key exists already; nothing was written.
+
+    A ``ValueError`` for new code, and for code written against the legacy sqlite3 data layer the
+    ``sqlite3.IntegrityError`` it raised, with SQLite's own message first (``UNIQUE constraint
+    failed: <table>.<column>``: legacy routes test ``"UNIQUE constraint" in str(e)`` to answer
+    HTTP 409) and SQLite's error code, whatever the storage engine.
+    """
+
+    sqlite_errorcode = 2067  # SQLITE_CONSTRAINT_UNIQUE
+    sqlite_errorname = "SQLITE_CONSTRAINT_UNIQUE"
+
+    def __init__(self, table: str, column: str, detail: str = ""):
+        self.table = table
+        self.column = column
+        self.detail = detail
+        message = f"UNIQUE constraint failed: {table}.{column}"
+        super().__init__(f"{message} ({detail})" if detail else message)
+
+    def __reduce__(self):  # pickled by queues and process pools: rebuild from the fields
+        return type(self), (self.table, self.column, self.detail)

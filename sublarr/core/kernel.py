@@ -28,7 +28,7 @@ from sublarr.core.errors import DatabaseMissing, NoActiveKernel, SettingsError, 
 from sublarr.core.events import EventType
 from sublarr.core.migrate import Migrator
 from sublarr.core.plugins import Plugins
-from sublarr.core.secrets import mask_url, scrub
+from sublarr.core.secrets import first_line, mask_url
 from sublarr.core.settings import Settings
 from sublarr.drivers.base import CacheDriver, Create, QueueDriver, StorageDriver
 
@@ -109,7 +109,7 @@ class Kernel:
         except SublarrError:
             raise
         except Exception as exc:
-            raise SettingsError(setting, f"cannot use {mask_url(raw_url)}: {_first_line(exc)}") from None
+            raise SettingsError(setting, f"cannot use {mask_url(raw_url)}: {first_line(exc)}") from None
         try:
             storage.check()
         except DatabaseMissing as exc:
@@ -117,7 +117,7 @@ class Kernel:
             raise SettingsError(setting, str(exc)) from None
         except Exception as exc:
             storage.dispose()
-            raise SettingsError(setting, f"cannot connect to {mask_url(raw_url)}: {_first_line(exc)}") from None
+            raise SettingsError(setting, f"cannot connect to {mask_url(raw_url)}: {first_line(exc)}") from None
         return storage
 
     # -- public API -----------------------------------------------------------------------------
@@ -225,7 +225,3 @@ class Kernel:
         return (f"<Kernel storage={self.storage.name} cache={self.cache.name} queue={self.queue.name}"
                 f"{' closed' if self.closed else ''}>")
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return scrub(text[0] if text else type(exc).__name__)

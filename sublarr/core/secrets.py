@@ -108,6 +108,13 @@ def scrub(text: str) -> str:
     return registry.scrub(text)
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an error (of the database driver's own error when SQLAlchemy wraps one),
+    secrets removed: what a one-line report or log shows. The type's name when there is no text."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return scrub(lines[0] if lines else type(exc).__name__)
+
+
 def _install_record_factory() -> None:
     previous = logging.getLogRecordFactory()
 

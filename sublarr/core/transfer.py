@@ -45,7 +45,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.schema import sort_tables
 
 from sublarr.core.errors import SublarrError
-from sublarr.core.secrets import mask_url
+from sublarr.core.secrets import first_line, mask_url
 
 if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
@@ -269,7 +269,7 @@ def _copy_table(source: Kernel, sconn: Connection, target: Kernel, tconn: Connec
             try:
                 write(batch)
             except refused as exc:
-                raise CopyError(f"table {table.name}: the target refused a row: {_first_line(exc)}") from None
+                raise CopyError(f"table {table.name}: the target refused a row: {first_line(exc)}") from None
             digest.update(b"".join(map(encode, batch)))
             count += len(batch)
             update(len(batch))
@@ -365,9 +365,3 @@ def same_database(a: Kernel, b: Kernel) -> bool:
     """True when both kernels point at one database (copying onto itself would wipe it)."""
     return a.storage.identity() == b.storage.identity()
 
-
-def _first_line(exc: BaseException) -> str:
-    from sublarr.core.secrets import scrub
-
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return scrub(text[0] if text else type(exc).__name__)

@@ -174,7 +174,7 @@ def test_download_stats_empty(kernel):
 
 
 @pytest.mark.parametrize("args", [
-    (None, "s", "de", "ass", "/f", 1), ("p", None, "de", "ass", "/f", 1), ("p", "s", "de", None, "/f", 1),
+    (None, "s", "de", "ass", "/f", 1), ("p", None, "de", "ass", "/f", 1), ("p", "s", "de", 3, "/f", 1),
     ("p", "s", "de", "ass", "/f", "1"), ("p", "s", "de", "ass", "/f", 1.5), ("p", "s", "de", "ass", None, 1),
 ])
 def test_bad_download_input_raises_and_writes_nothing(kernel, args):
@@ -304,7 +304,7 @@ def test_health_history_is_the_legacy_snapshot(kernel):
     lambda: update_provider_stats(None, True),
     lambda: update_provider_stats("", True),
     lambda: update_provider_stats("p", "yes"),
-    lambda: update_provider_stats("p", 1),
+    lambda: update_provider_stats("p", 2),  # a flag is True, False, 1 or 0, as in every domain
     lambda: update_provider_stats("p", True, score="80"),
     lambda: update_provider_stats("p", True, response_time_ms=-1),
     lambda: update_provider_stats("p", True, response_time_ms=math.nan),

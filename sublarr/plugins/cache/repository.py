@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import ntpath
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
 from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, require_int, require_str, to_json
-from sublarr.core.timeutil import iso_in, now_iso, parse, utcnow
+from sublarr.core.timeutil import now_iso, parse, utcnow
+from sublarr.core.validation import require_number, time_ago
 
 from .models import AnidbMapping, FfprobeCache
 
@@ -34,7 +34,7 @@ class CacheRepository(Repository):
         As legacy: no time-based expiry; an undecodable stored value reads as None.
         """
         require_str("file_path", file_path)
-        mtime = _mtime(mtime)
+        mtime = require_number("mtime", mtime)
         with self.read() as conn:
             data = conn.execute(select(ffprobe.c.probe_data_json)
                                 .where(ffprobe.c.file_path == file_path, ffprobe.c.mtime == mtime)).scalar()
@@ -48,7 +48,7 @@ class CacheRepository(Repository):
     def set_ffprobe_cache(self, file_path: str, mtime: float, probe_data: Any) -> None:
         """Store (or replace) a file's probe data as JSON."""
         require_str("file_path", file_path, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
-        mtime = _mtime(mtime)
+        mtime = require_number("mtime", mtime)
         probe_json = to_json("probe_data", probe_data)  # strict JSON: NaN/Infinity are refused
         row = {"file_path": file_path, "mtime": mtime, "probe_data_json": probe_json, "cached_at": now_iso()}
         with self.write() as conn:
@@ -146,8 +146,7 @@ class CacheRepository(Repository):
 
         Rows with a NULL ``last_used`` are kept (as legacy). ``days < 0`` is a ValueError.
         """
-        require_int("days", days, minimum=0)
-        cutoff = iso_in(days=-days)
+        cutoff = time_ago("days", require_int("days", days, minimum=0))  # '' before the year 1: none older
         with self.write() as conn:
             deleted = conn.execute(delete(anidb).where(anidb.c.last_used < cutoff)).rowcount
         if deleted > 0:
@@ -187,17 +186,6 @@ class CacheRepository(Repository):
             "anidb": self.get_anidb_mapping_stats(),
             "provider_cache": self.repo("providers").get_provider_cache_stats(),
         }
-
-
-def _mtime(value: Any) -> float:
-    """A file mtime: a finite int or float (NaN would never match, and SQLite stores it as NULL)."""
-    try:
-        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
-    except OverflowError:  # an int beyond the float range
-        number = math.nan
-    if not math.isfinite(number):
-        raise ValueError(f"mtime must be a finite number, got {value!r}")
-    return number
 
 
 def _strip_extension(file_path: str) -> str:

@@ -31,24 +31,26 @@ Fixes:
 from __future__ import annotations
 
 import functools
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from sublarr.core.domain import (
+from sublarr.core.domain import Repository, check_limit
+from sublarr.core.secrets import MASK, mask_url
+from sublarr.core.timeutil import now_iso
+from sublarr.core.validation import (
     MAX_INDEXED_BYTES,
-    Repository,
-    check_fields,
-    check_limit,
+    Check,
+    clean_fields,
+    require_amount,
+    require_flag,
     require_int,
     require_str,
+    time_ago,
 )
-from sublarr.core.secrets import MASK, mask_url
-from sublarr.core.timeutil import iso_in, now_iso
 
 from .models import HookConfig, HookLog, WebhookConfig
 from .ssrf import HostUnresolved, check_url
@@ -63,13 +65,6 @@ WEBHOOK_FAILURE_LIMIT = 10
 
 
 # -- validation ----------------------------------------------------------------------------------
-
-def _flag(name: str, value: Any) -> int:
-    """A 0/1 column (``enabled``): bools and the ints 0/1, stored as int like the legacy layer."""
-    if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
-        return int(value)
-    raise ValueError(f"{name} must be a bool, got {value!r}")
-
 
 def _http_url(name: str, value: Any) -> str:
     """Only the scheme and a host are checked here; SSRF rules belong to the delivery runtime."""
@@ -93,41 +88,25 @@ def _guard_url(url: str, allowed_hosts: Any) -> None:
         pass
 
 
-def _optional_int(name: str, value: Any) -> int | None:
-    return require_int(name, value, nullable=True)
-
-
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
-
-
+_optional_int = functools.partial(require_int, nullable=True)
 _non_negative = functools.partial(require_int, minimum=0)
 _indexed_str = functools.partial(require_str, max_bytes=MAX_INDEXED_BYTES)  # event_name is indexed
 
 # The editable fields of each table and how their values are checked (the legacy routes'
 # whitelists); creation goes through the same checks.
-_Check = Callable[[str, Any], Any]
-_HOOK_FIELDS: dict[str, _Check] = {
+_HOOK_FIELDS: dict[str, Check] = {
     "name": require_str, "event_name": _indexed_str, "script_path": require_str,
-    "timeout_seconds": _non_negative, "enabled": _flag,
+    "timeout_seconds": _non_negative, "enabled": require_flag,
 }
-_WEBHOOK_FIELDS: dict[str, _Check] = {
+_WEBHOOK_FIELDS: dict[str, Check] = {
     "name": require_str, "event_name": _indexed_str, "url": _http_url, "secret": require_str,
-    "retry_count": _non_negative, "timeout_seconds": _non_negative, "enabled": _flag,
+    "retry_count": _non_negative, "timeout_seconds": _non_negative, "enabled": require_flag,
 }
-_LOG_FIELDS: dict[str, _Check] = {
+_LOG_FIELDS: dict[str, Check] = {
     "hook_id": _optional_int, "webhook_id": _optional_int, "event_name": require_str,
-    "hook_type": require_str, "success": _flag, "exit_code": _optional_int, "status_code": _optional_int,
-    "stdout": require_str, "stderr": require_str, "error": require_str, "duration_ms": _number,
+    "hook_type": require_str, "success": require_flag, "exit_code": _optional_int, "status_code": _optional_int,
+    "stdout": require_str, "stderr": require_str, "error": require_str, "duration_ms": require_amount,
 }
-
-
-def _clean(what: str, checks: Mapping[str, _Check], fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Checked values of ``fields``; unknown names or bad values raise ValueError."""
-    check_fields(tuple(checks), fields, what)
-    return {name: checks[name](name, value) for name, value in fields.items()}
 
 
 def mask_webhook(webhook: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,7 +141,7 @@ def _configs_query(table: Table, event_name: str | None, enabled_only: bool):
         require_str("event_name", event_name)
     if event_name:  # legacy truthiness: '' means every event
         query = query.where(table.c.event_name == event_name)
-    if _flag("enabled_only", enabled_only):
+    if require_flag("enabled_only", enabled_only):
         query = query.where(table.c.enabled == 1)
     return query
 
@@ -189,7 +168,7 @@ class HookRepository(Repository):
     def create_hook(self, name: str, event_name: str, script_path: str, timeout_seconds: int = 30,
                     enabled: bool = True) -> dict:
         """Insert a script hook; returns the new row (legacy name ``create_hook_config``)."""
-        values = _clean("hook", _HOOK_FIELDS, {"name": name, "event_name": event_name, "script_path": script_path,
+        values = clean_fields("hook", _HOOK_FIELDS, {"name": name, "event_name": event_name, "script_path": script_path,
                                               "timeout_seconds": timeout_seconds, "enabled": enabled})
         now = now_iso()
         with self.write() as conn:
@@ -218,7 +197,7 @@ class HookRepository(Repository):
         """Change editable fields (name, event_name, script_path, timeout_seconds, enabled) and
         ``updated_at``; False when the hook does not exist. No fields: nothing is written."""
         require_int("hook_id", hook_id)
-        values = _clean("hook", _HOOK_FIELDS, fields)
+        values = clean_fields("hook", _HOOK_FIELDS, fields)
         with self.write() as conn:
             return _update_row(conn, hooks, hook_id, values)
 
@@ -242,7 +221,7 @@ class HookRepository(Repository):
         "success"/"failed", ``updated_at``. A missing hook is a no-op (legacy
         ``update_hook_trigger_stats``)."""
         require_int("hook_id", hook_id)
-        status = "success" if _flag("success", success) else "failed"
+        status = "success" if require_flag("success", success) else "failed"
         now = now_iso()
         with self.write() as conn:
             conn.execute(update(hooks).where(hooks.c.id == hook_id).values(
@@ -256,7 +235,7 @@ class HookRepository(Repository):
     def create_webhook(self, name: str, event_name: str, url: str, secret: str = "", retry_count: int = 3,
                        timeout_seconds: int = 10, enabled: bool = True) -> dict:
         """Insert a webhook; returns the new row, secret included (legacy ``create_webhook_config``)."""
-        values = _clean("webhook", _WEBHOOK_FIELDS, {
+        values = clean_fields("webhook", _WEBHOOK_FIELDS, {
             "name": name, "event_name": event_name, "url": url, "secret": secret, "retry_count": retry_count,
             "timeout_seconds": timeout_seconds, "enabled": enabled})
         _guard_url(values["url"], self.settings.get("webhook_allowed_hosts"))
@@ -289,7 +268,7 @@ class HookRepository(Repository):
         enabled); False when missing. ``enabled=True`` also resets ``consecutive_failures``, which
         re-arms a webhook the dispatcher skipped after :data:`WEBHOOK_FAILURE_LIMIT` failures."""
         require_int("webhook_id", webhook_id)
-        values = _clean("webhook", _WEBHOOK_FIELDS, fields)
+        values = clean_fields("webhook", _WEBHOOK_FIELDS, fields)
         if "url" in values:
             _guard_url(values["url"], self.settings.get("webhook_allowed_hosts"))
         if values.get("enabled") == 1:
@@ -318,7 +297,7 @@ class HookRepository(Repository):
         ``last_error``, failure adds 1 and stores ``error``. Increments run in SQL, so concurrent
         deliveries lose no update. A missing webhook is a no-op (legacy ``update_webhook_trigger_stats``)."""
         require_int("webhook_id", webhook_id)
-        ok = _flag("success", success)
+        ok = require_flag("success", success)
         require_int("status_code", status_code)
         require_str("error", error)
         now = now_iso()
@@ -339,7 +318,7 @@ class HookRepository(Repository):
                            duration_ms: float = 0) -> dict:
         """Append a log entry stamped now; returns the stored row with ``success`` as a bool, as the
         legacy function did (repository name ``create_hook_log``)."""
-        values = _clean("hook log", _LOG_FIELDS, {
+        values = clean_fields("hook log", _LOG_FIELDS, {
             "hook_id": hook_id, "webhook_id": webhook_id, "event_name": event_name, "hook_type": hook_type,
             "success": success, "exit_code": exit_code, "status_code": status_code, "stdout": stdout,
             "stderr": stderr, "error": error, "duration_ms": duration_ms})
@@ -375,10 +354,6 @@ class HookRepository(Repository):
     def clear_old_hook_logs(self, days: int) -> int:
         """Delete entries triggered more than ``days`` days ago; returns how many. The cutoff is
         computed in Python and compared as a string (kernel timestamps sort as text)."""
-        require_int("days", days, minimum=0)
-        try:
-            cutoff = iso_in(days=-days)
-        except OverflowError:  # before year 1: no datetime can express it
-            raise ValueError(f"days is out of range: {days}") from None
+        cutoff = time_ago("days", require_int("days", days, minimum=0))  # '' before the year 1: none older
         with self.write() as conn:
             return conn.execute(delete(logs).where(logs.c.triggered_at < cutoff)).rowcount

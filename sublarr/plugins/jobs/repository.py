@@ -7,17 +7,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from sublarr.core.domain import (
+from sublarr.core.domain import Repository, check_limit, is_or_extends, paginate
+from sublarr.core.timeutil import now_iso, utc_today
+from sublarr.core.validation import (
     MAX_INDEXED_BYTES,
-    Repository,
-    check_limit,
-    is_or_extends,
-    paginate,
+    require_flag,
     require_int,
     require_str,
+    time_ago,
     to_json,
 )
-from sublarr.core.timeutil import iso_in, now_iso, utc_today
 
 from .models import DailyStats, Job
 
@@ -43,12 +42,6 @@ def _job_status(value: Any) -> str:
 def _optional_text(name: str, value: Any) -> str:
     """None is stored as '' (what the legacy ``x or ''`` did); anything but a string is refused."""
     return "" if value is None else require_str(name, value)
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, int) or value not in (0, 1):
-        raise ValueError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 def _json(name: str, value: Any) -> str:
@@ -85,14 +78,6 @@ def _counters(row: Mapping[str, Any]) -> dict:
             "skipped": row["skipped"] or 0}
 
 
-def _days_ago(days: int) -> str:
-    """The kernel timestamp ``days`` days ago; '' (before every timestamp) beyond the calendar."""
-    try:
-        return iso_in(days=-days)
-    except OverflowError:
-        return ""
-
-
 def _outdated(current_hash: str) -> tuple:
     """Completed jobs translated with a config hash that is set and differs from ``current_hash``."""
     require_str("current_hash", current_hash)
@@ -118,7 +103,7 @@ class JobsRepository(Repository):
     def create_job(self, file_path: str, force: bool = False, arr_context: dict | None = None) -> dict:
         """Insert a queued job with an 8-hex-digit id; returns the legacy literal dict."""
         require_str("file_path", file_path, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
-        _flag("force", force)
+        require_flag("force", force)
         if arr_context is not None and not isinstance(arr_context, Mapping):
             raise ValueError(f"arr_context must be a dict or None, got {type(arr_context).__name__}")
         now = now_iso()
@@ -220,7 +205,7 @@ class JobsRepository(Repository):
         """Delete finished (completed/failed/cancelled) jobs created more than ``days`` days ago.
 
         The repository layer deleted by age alone, queued and running jobs included."""
-        cutoff = _days_ago(require_int("days", days, minimum=0))
+        cutoff = time_ago("days", require_int("days", days, minimum=0))
         with self.write() as conn:
             return conn.execute(jobs.delete().where(jobs.c.created_at < cutoff,
                                                     jobs.c.status.in_(TERMINAL_STATUSES))).rowcount
@@ -235,7 +220,7 @@ class JobsRepository(Repository):
         are merged in the same transaction with the row locked (``SELECT ... FOR UPDATE`` on
         PostgreSQL; SQLite's write transaction is exclusive), so no concurrent update is lost.
         """
-        success, skipped = _flag("success", success), _flag("skipped", skipped)
+        success, skipped = require_flag("success", success), require_flag("skipped", skipped)
         require_str("fmt", fmt)
         require_str("source", source)
         counter = "failed" if not success else "skipped" if skipped else "translated"
@@ -266,7 +251,7 @@ class JobsRepository(Repository):
         days = require_int("days", days, minimum=0)
         if days == 0:
             return []
-        first_day = _days_ago(days - 1)[:10]  # the date part of a kernel timestamp
+        first_day = time_ago("days", days - 1)[:10]  # the date part of a kernel timestamp ('' beyond year 1)
         query = select(daily).where(daily.c.date >= first_day).order_by(daily.c.date.desc())
         with self.read() as conn:
             return [{**_counters(r), "by_format": _counts(r["by_format_json"]), "by_source": _counts(r["by_source_json"])}

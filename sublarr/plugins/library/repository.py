@@ -19,18 +19,6 @@ from .models import UpgradeHistory
 
 upgrades = UpgradeHistory.__table__
 
-# INTEGER is 8 bytes on SQLite but 4 on PostgreSQL: one range, so both dialects accept the same values.
-_INT32 = range(-(2**31), 2**31)
-
-
-def _optional_str(name: str, value: Any) -> str | None:
-    return None if value is None else require_str(name, value)
-
-
-def _optional_score(name: str, value: Any) -> int | None:
-    if require_int(name, value, nullable=True) is not None and value not in _INT32:
-        raise ValueError(f"{name} is out of range: {value}")
-    return value
 
 
 class LibraryRepository(Repository):
@@ -65,12 +53,12 @@ class LibraryRepository(Repository):
         """Append an upgrade (the nullable columns accept None, as the legacy INSERT did)."""
         row = {
             "file_path": require_str("file_path", file_path, max_bytes=MAX_INDEXED_BYTES),
-            "old_format": _optional_str("old_format", old_format),
-            "old_score": _optional_score("old_score", old_score),
-            "new_format": _optional_str("new_format", new_format),
-            "new_score": _optional_score("new_score", new_score),
-            "provider_name": _optional_str("provider_name", provider_name),
-            "upgrade_reason": _optional_str("upgrade_reason", upgrade_reason),
+            "old_format": require_str("old_format", old_format, nullable=True),
+            "old_score": require_int("old_score", old_score, nullable=True),
+            "new_format": require_str("new_format", new_format, nullable=True),
+            "new_score": require_int("new_score", new_score, nullable=True),
+            "provider_name": require_str("provider_name", provider_name, nullable=True),
+            "upgrade_reason": require_str("upgrade_reason", upgrade_reason, nullable=True),
             "upgraded_at": now_iso(),
         }
         with self.write() as conn:

@@ -2,14 +2,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Table, case, delete, exists, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_fields, require_int, require_str
+from sublarr.core.domain import Repository
+from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
+from sublarr.core.validation import (
+    MAX_INDEXED_BYTES,
+    Check,
+    clean_fields,
+    require_choice,
+    require_int,
+    require_str,
+    require_str_list,
+)
 
 from .models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
 
@@ -31,6 +42,17 @@ _EDITABLE = {
     "forced_preference": "forced_preference",
 }
 _LIST_FIELDS = ("target_languages", "target_language_names", "fallback_chain")
+# ... and the rules of each field, for creation and updates alike
+_FIELDS: dict[str, Check] = {
+    "name": partial(require_str, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
+    "source_language": require_str,
+    "source_language_name": require_str,
+    "target_languages": require_str_list,
+    "target_language_names": require_str_list,
+    "translation_backend": require_str,
+    "fallback_chain": require_str_list,
+    "forced_preference": partial(require_choice, choices=VALID_FORCED_PREFERENCES),
+}
 
 
 def _json_list(text: str | None, fallback: list) -> list:
@@ -56,28 +78,9 @@ def _to_profile(row: Mapping[str, Any]) -> dict:
     return d
 
 
-def _check_forced_preference(value: Any) -> str:
-    if value not in VALID_FORCED_PREFERENCES:
-        raise ValueError(f"Invalid forced_preference {value!r}. Must be one of: {VALID_FORCED_PREFERENCES}")
-    return value
-
-
-def _check_str_list(name: str, value: Any) -> list[str]:
-    if not isinstance(value, (list, tuple)):
-        raise ValueError(f"{name} must be a list of strings, got {type(value).__name__}")
-    for item in value:
-        require_str(f"{name} item", item)
-    return list(value)
-
-
-def _check_field(field: str, value: Any) -> Any:
-    """Validate one editable field; return the value to store in its column."""
-    if field == "forced_preference":
-        return _check_forced_preference(value)
-    if field in _LIST_FIELDS:
-        return json.dumps(_check_str_list(field, value))
-    return require_str(field, value, allow_empty=field != "name",
-                       max_bytes=MAX_INDEXED_BYTES if field == "name" else None)
+def _columns(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Checked field values as the columns that store them (lists as JSON text)."""
+    return {_EDITABLE[field]: json.dumps(value) if field in _LIST_FIELDS else value for field, value in fields.items()}
 
 
 class ProfilesRepository(Repository):
@@ -87,8 +90,9 @@ class ProfilesRepository(Repository):
     fallback chain ending in a synthetic ``id 0`` dict from the settings, ``INSERT OR REPLACE``
     semantics of assignments, the default profile cannot be deleted.
     Fixed: deleting a profile removes its assignments through the enforced foreign key;
-    assigning an unknown profile id, an invalid ``forced_preference``, unknown update fields
-    and a duplicate name raise ``ValueError`` (nothing is written).
+    assigning an unknown profile id, an invalid ``forced_preference`` and unknown update fields
+    raise ``ValueError`` (nothing is written); a duplicate name raises :class:`DuplicateError`, both
+    a ``ValueError`` and the legacy ``sqlite3.IntegrityError`` (nothing is written).
     """
 
     domain = "profiles"
@@ -100,26 +104,25 @@ class ProfilesRepository(Repository):
                                 translation_backend: str = "ollama", fallback_chain: list[str] | None = None,
                                 forced_preference: str = "disabled") -> int:
         """Insert a non-default profile; returns its id. ``fallback_chain`` defaults to
-        ``[translation_backend]``. A duplicate name raises ValueError (legacy: IntegrityError)."""
-        values = {
-            "name": require_str("name", name, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
-            "source_language": require_str("source_lang", source_lang),
-            "source_language_name": require_str("source_name", source_name),
-            "target_languages_json": json.dumps(_check_str_list("target_langs", target_langs)),
-            "target_language_names_json": json.dumps(_check_str_list("target_names", target_names)),
-            "translation_backend": require_str("translation_backend", translation_backend),
-            "fallback_chain_json": json.dumps(
-                [translation_backend] if fallback_chain is None else _check_str_list("fallback_chain", fallback_chain)),
-            "forced_preference": _check_forced_preference(forced_preference),
-            "is_default": 0,
+        ``[translation_backend]``. A duplicate name raises :class:`DuplicateError` (a ValueError and,
+        as legacy, an ``sqlite3.IntegrityError``)."""
+        given = {  # field: (the parameter that carries it, its value); errors name the parameter
+            "name": ("name", name), "source_language": ("source_lang", source_lang),
+            "source_language_name": ("source_name", source_name), "target_languages": ("target_langs", target_langs),
+            "target_language_names": ("target_names", target_names),
+            "translation_backend": ("translation_backend", translation_backend),
+            "fallback_chain": ("fallback_chain", [translation_backend] if fallback_chain is None else fallback_chain),
+            "forced_preference": ("forced_preference", forced_preference),
         }
+        values = {**_columns({field: _FIELDS[field](param, value) for field, (param, value) in given.items()}),
+                  "is_default": 0}
         now = now_iso()
         try:
             with self.write() as conn:
                 result = conn.execute(profiles.insert().values(**values, created_at=now, updated_at=now))
                 return result.inserted_primary_key[0]
         except IntegrityError:
-            raise ValueError(f"a language profile named {name!r} exists already") from None
+            raise DuplicateError(profiles.name, "name", f"a language profile named {name!r} exists already") from None
 
     create_profile = create_language_profile
 
@@ -151,8 +154,7 @@ class ProfilesRepository(Repository):
         nothing. ``update_language_profile`` is the same function (legacy returned None).
         """
         require_int("profile_id", profile_id)
-        check_fields(list(_EDITABLE), fields, "language profile")
-        values = {_EDITABLE[field]: _check_field(field, value) for field, value in fields.items()}
+        values = _columns(clean_fields("language profile", _FIELDS, fields))
         if not values:
             with self.read() as conn:
                 return conn.execute(select(exists().where(profiles.c.id == profile_id))).scalar()
@@ -161,7 +163,8 @@ class ProfilesRepository(Repository):
                 result = conn.execute(update(profiles).where(profiles.c.id == profile_id)
                                       .values(**values, updated_at=now_iso()))
         except IntegrityError:
-            raise ValueError(f"a language profile named {fields.get('name')!r} exists already") from None
+            raise DuplicateError(profiles.name, "name",
+                                 f"a language profile named {fields.get('name')!r} exists already") from None
         return result.rowcount > 0
 
     update_language_profile = update_profile

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from sublarr.core.domain import (
     require_str,
 )
 from sublarr.core.timeutil import iso_in, now_iso
+from sublarr.core.validation import require_amount, require_flag, time_ago, time_in
 from sublarr.drivers.base import StorageDriver
 
 from .models import ProviderCache, ProviderStats, SubtitleDownload
@@ -50,24 +50,6 @@ def _group_counts(conn: Connection, column, unknown: str | None = None) -> dict[
     return counts
 
 
-def _require_amount(name: str, value: Any, nullable: bool = False) -> float | None:
-    """A finite, non-negative number (int or float, not bool)."""
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
-
-
-def _time_after(name: str, value: Any, unit: str) -> str:
-    """Now plus ``value`` ``unit`` (hours, minutes) as a timestamp; the amount is validated."""
-    amount = _require_amount(name, value)
-    try:
-        return iso_in(**{unit: amount})
-    except OverflowError:  # past the year 9999
-        raise ValueError(f"{name} is too large: {value!r}") from None
-
-
 def _require_name(provider_name: Any) -> str:
     return require_str("provider_name", provider_name, allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
 
@@ -86,9 +68,8 @@ def _count(column):
 
 def _check_search(provider_name: Any, success: Any, response_time_ms: Any) -> None:
     _require_name(provider_name)
-    if not isinstance(success, bool):
-        raise ValueError(f"success must be True or False, got {success!r}")
-    _require_amount("response_time_ms", response_time_ms, nullable=True)
+    require_flag("success", success)
+    require_amount("response_time_ms", response_time_ms, nullable=True)
 
 
 def _search_upsert(storage: StorageDriver, success: bool, timed: bool) -> Executable:
@@ -166,7 +147,7 @@ class ProvidersRepository(Repository):
             "query_hash": require_str("query_hash", query_hash, max_bytes=MAX_INDEXED_BYTES),
             "results_json": require_str("results_json", results_json),
             "cached_at": now_iso(),
-            "expires_at": _time_after("ttl_hours", ttl_hours, "hours"),
+            "expires_at": time_in("ttl_hours", ttl_hours, "hours"),
         }
         require_str("provider_name + query_hash", provider_name + query_hash, max_bytes=MAX_COMPOSITE_KEY_BYTES)
         with self.write() as conn:
@@ -199,7 +180,7 @@ class ProvidersRepository(Repository):
             rows = conn.execute(
                 select(cache.c.provider_name, func.count(),
                        func.sum(case((cache.c.expires_at > now_iso(), 1), else_=0)))
-                .group_by(cache.c.provider_name).order_by(cache.c.provider_name)
+                .group_by(cache.c.provider_name).order_by(self.storage.text_order(cache.c.provider_name))
             ).all()
         return {name: {"total": total, "active": int(active)} for name, total, active in rows}
 
@@ -213,15 +194,16 @@ class ProvidersRepository(Repository):
 
     # -- download history ------------------------------------------------------------------------
 
-    def record_subtitle_download(self, provider_name: str, subtitle_id: str, language: str, fmt: str,
+    def record_subtitle_download(self, provider_name: str, subtitle_id: str, language: str, fmt: str | None,
                                  file_path: str, score: int) -> int:
         """Append to ``subtitle_downloads`` (``subtitle_type`` takes its default 'full');
-        returns the new id (legacy: None)."""
+        returns the new id (legacy: None). ``fmt=None`` stores NULL, as legacy did (the statistics
+        count it under "unknown")."""
         values = {
             "provider_name": _require_name(provider_name),
             "subtitle_id": require_str("subtitle_id", subtitle_id),
             "language": require_str("language", language),
-            "format": require_str("fmt", fmt),
+            "format": None if fmt is None else require_str("fmt", fmt),
             "file_path": require_str("file_path", file_path, max_bytes=MAX_INDEXED_BYTES),
             "score": require_int("score", score),
             "downloaded_at": now_iso(),
@@ -237,7 +219,7 @@ class ProvidersRepository(Repository):
             rows = conn.execute(
                 select(downloads.c.provider_name, downloads.c.format, func.count())
                 .group_by(downloads.c.provider_name, downloads.c.format)
-                .order_by(downloads.c.provider_name, downloads.c.format)
+                .order_by(self.storage.text_order(downloads.c.provider_name), self.storage.text_order(downloads.c.format))
             ).all()
         result: dict[str, dict] = {}
         for name, fmt, count in rows:
@@ -362,7 +344,7 @@ class ProvidersRepository(Repository):
         name = _optional_name(provider_name)
         with self.read() as conn:
             if name is None:
-                rows = conn.execute(select(stats).order_by(stats.c.provider_name)).mappings()
+                rows = conn.execute(select(stats).order_by(self.storage.text_order(stats.c.provider_name))).mappings()
                 return {row["provider_name"]: dict(row) for row in rows}
             row = conn.execute(select(stats).where(stats.c.provider_name == name)).mappings().first()
         return dict(row) if row else {}
@@ -395,8 +377,8 @@ class ProvidersRepository(Repository):
         name = _optional_name(provider_name)
         require_int("days", days, minimum=0)
         query = (select(*(stats.c[col] for col in _HEALTH_COLUMNS))
-                 .where(stats.c.updated_at >= iso_in(days=-days))
-                 .order_by(stats.c.updated_at.desc(), stats.c.provider_name))
+                 .where(stats.c.updated_at >= time_ago("days", days))
+                 .order_by(stats.c.updated_at.desc(), self.storage.text_order(stats.c.provider_name)))
         if name is not None:
             query = query.where(stats.c.provider_name == name)
         with self.read() as conn:
@@ -409,7 +391,7 @@ class ProvidersRepository(Repository):
         ``consecutive_failures``."""
         now = now_iso()
         values = {"provider_name": _require_name(provider_name), "auto_disabled": 1,
-                  "disabled_until": _time_after("cooldown_minutes", cooldown_minutes, "minutes"),
+                  "disabled_until": time_in("cooldown_minutes", cooldown_minutes, "minutes"),
                   "updated_at": now}
         with self.write() as conn:
             conn.execute(self.storage.upsert(stats, values, key=["provider_name"]))
@@ -423,8 +405,8 @@ class ProvidersRepository(Repository):
         if threshold is None:
             threshold = 2 * int(self.settings.circuit_breaker_failure_threshold)
         require_int("threshold", threshold, minimum=1)
-        until = _time_after("provider_auto_disable_cooldown_minutes",
-                            self.settings.provider_auto_disable_cooldown_minutes, "minutes")
+        until = time_in("provider_auto_disable_cooldown_minutes",
+                        self.settings.provider_auto_disable_cooldown_minutes, "minutes")
         with self.write() as conn:
             result = conn.execute(
                 update(stats)
@@ -467,6 +449,6 @@ class ProvidersRepository(Repository):
                 select(stats)
                 .where(stats.c.auto_disabled != 0,
                        until.is_(None) | (until == "") | (until >= now_iso()))
-                .order_by(stats.c.provider_name)
+                .order_by(self.storage.text_order(stats.c.provider_name))
             ).mappings()
             return [dict(row) for row in rows]

@@ -30,14 +30,25 @@ Fixes:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, check_fields, require_int, require_str
-from sublarr.core.timeutil import iso_in, now_iso
+from sublarr.core.domain import Repository
+from sublarr.core.errors import DuplicateError
+from sublarr.core.timeutil import now_iso
+from sublarr.core.validation import (
+    MAX_INDEXED_BYTES,
+    Check,
+    clean_fields,
+    require_flag,
+    require_int,
+    require_str,
+    time_in,
+)
 from sublarr.drivers.base import StorageDriver
 
 from .models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
@@ -47,28 +58,13 @@ series = StandaloneSeries.__table__
 movies = StandaloneMovie.__table__
 metadata = MetadataCache.__table__
 
-_FOLDER_FIELDS = ("path", "label", "media_type", "enabled")
-
-
-def _flag(name: str, value: Any) -> int:
-    """A 0/1 column (``enabled``, ``is_anime``): bools and the ints 0/1, stored as int like the legacy layer."""
-    if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
-        return int(value)
-    raise ValueError(f"{name} must be a bool, got {value!r}")
-
-
-def _folder_values(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Checked watched-folder values; unknown names raise ValueError naming them."""
-    check_fields(_FOLDER_FIELDS, fields, "watched folder")
-    values = dict(fields)
-    if "path" in values:
-        require_str("path", values["path"], allow_empty=False, max_bytes=MAX_INDEXED_BYTES)
-    for name in ("label", "media_type"):
-        if name in values:
-            require_str(name, values[name])
-    if "enabled" in values:
-        values["enabled"] = _flag("enabled", values["enabled"])
-    return values
+# a watched folder's editable fields and their rules (creation goes through the same rules)
+_FOLDER_FIELDS: dict[str, Check] = {
+    "path": partial(require_str, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
+    "label": require_str,
+    "media_type": require_str,
+    "enabled": require_flag,
+}
 
 
 def _row(conn: Connection, table: Table, column: str, value: Any) -> dict | None:
@@ -105,7 +101,7 @@ class StandaloneRepository(Repository):
 
     def _all_by_title(self, table: Table) -> list[dict]:
         with self.read() as conn:
-            rows = conn.execute(select(table).order_by(table.c.title, table.c.id)).mappings()
+            rows = conn.execute(select(table).order_by(self.storage.text_order(table.c.title), table.c.id)).mappings()
             return [dict(r) for r in rows]
 
     def _delete(self, table: Table, name: str, row_id: int) -> bool:
@@ -119,14 +115,16 @@ class StandaloneRepository(Repository):
                               enabled: bool = True) -> int:
         """Insert, or update ``label``, ``media_type``, ``enabled`` of the folder with this path;
         returns its id (race-safe)."""
-        values = _folder_values({"path": path, "label": label, "media_type": media_type, "enabled": enabled})
+        values = clean_fields("watched folder", _FOLDER_FIELDS,
+                              {"path": path, "label": label, "media_type": media_type, "enabled": enabled})
         with self.write() as conn:
             return _upsert_id(self.storage, conn, folders, values, key="path")
 
     def create_watched_folder(self, path: str, label: str = "", media_type: str = "auto") -> dict:
         """Add an enabled folder and return it; an existing path returns the existing folder
         unchanged (fixed: the old repository raised on the UNIQUE constraint)."""
-        values = _folder_values({"path": path, "label": label, "media_type": media_type})
+        values = clean_fields("watched folder", _FOLDER_FIELDS, {"path": path, "label": label,
+                                                                 "media_type": media_type})
         now = now_iso()
         with self.write() as conn:
             existing = _row(conn, folders, "path", path)  # first, so an existing path draws no id
@@ -138,8 +136,8 @@ class StandaloneRepository(Repository):
 
     def get_watched_folders(self, enabled_only: bool = True) -> list[dict]:
         """Folders ordered by path; by default only enabled ones (``enabled = 1``, as legacy)."""
-        query = select(folders).order_by(folders.c.path)
-        if _flag("enabled_only", enabled_only):
+        query = select(folders).order_by(self.storage.text_order(folders.c.path))
+        if require_flag("enabled_only", enabled_only):
             query = query.where(folders.c.enabled == 1)
         with self.read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
@@ -150,10 +148,11 @@ class StandaloneRepository(Repository):
 
     def update_watched_folder(self, folder_id: int, **fields: Any) -> bool:
         """Change ``path``, ``label``, ``media_type`` or ``enabled`` (and ``updated_at``); False when
-        the folder does not exist, ValueError for other fields or a path another folder has.
+        the folder does not exist, ValueError for other fields, :class:`DuplicateError` (also an
+        ``sqlite3.IntegrityError``) for a path another folder has.
         No fields: nothing is written."""
         require_int("folder_id", folder_id)
-        values = _folder_values(fields)
+        values = clean_fields("watched folder", _FOLDER_FIELDS, fields)
         try:
             with self.write() as conn:
                 if not values:
@@ -161,7 +160,8 @@ class StandaloneRepository(Repository):
                 stmt = update(folders).where(folders.c.id == folder_id).values(**values, updated_at=now_iso())
                 return conn.execute(stmt).rowcount > 0
         except IntegrityError:  # the only constraint an update can break is UNIQUE(path)
-            raise ValueError(f"another watched folder has the path {values['path']!r}") from None
+            raise DuplicateError(folders.name, "path",
+                                 f"another watched folder has the path {values['path']!r}") from None
 
     def update_last_scan(self, folder_id: int) -> bool:
         """Stamp ``last_scan_at`` (and ``updated_at``) with now; False when the folder does not exist."""
@@ -191,7 +191,7 @@ class StandaloneRepository(Repository):
             "anilist_id": require_int("anilist_id", anilist_id, nullable=True),
             "imdb_id": require_str("imdb_id", imdb_id),
             "poster_url": require_str("poster_url", poster_url),
-            "is_anime": _flag("is_anime", is_anime),
+            "is_anime": require_flag("is_anime", is_anime),
             "episode_count": require_int("episode_count", episode_count, minimum=0),
             "season_count": require_int("season_count", season_count, minimum=0),
             "metadata_source": require_str("metadata_source", metadata_source),
@@ -266,11 +266,7 @@ class StandaloneRepository(Repository):
         require_str("response_json", response_json)
         if ttl_days is None:
             ttl_days = self.settings.metadata_cache_ttl_days
-        require_int("ttl_days", ttl_days, minimum=0)
-        try:
-            expires_at = iso_in(days=ttl_days)
-        except OverflowError:  # past year 9999: no datetime can express it
-            raise ValueError(f"ttl_days is out of range: {ttl_days}") from None
+        expires_at = time_in("ttl_days", require_int("ttl_days", ttl_days, minimum=0))
         values = {"cache_key": cache_key, "provider": provider, "response_json": response_json,
                   "cached_at": now_iso(), "expires_at": expires_at}
         with self.write() as conn:

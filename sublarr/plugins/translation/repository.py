@@ -1,23 +1,26 @@
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sublarr.core.domain import (
-    LIKE_ESCAPE,
+from sublarr.core.domain import LIKE_ESCAPE, Repository, like_contains
+from sublarr.core.errors import DuplicateError
+from sublarr.core.timeutil import now_iso
+from sublarr.core.validation import (
     MAX_INDEXED_BYTES,
-    Repository,
-    like_contains,
+    Check,
+    clean_fields,
+    require_amount,
+    require_flag,
     require_int,
     require_str,
 )
-from sublarr.core.timeutil import now_iso
 
 from .models import GlossaryEntry, PromptPreset, TranslationBackendStats, TranslationConfigHistory
 
@@ -26,47 +29,36 @@ glossary = GlossaryEntry.__table__
 presets = PromptPreset.__table__
 backends = TranslationBackendStats.__table__
 
-# INTEGER is 8 bytes on SQLite but 4 on PostgreSQL: one range, so both dialects accept the same values.
-_INT32 = range(-(2**31), 2**31)
 GLOSSARY_PROMPT_LIMIT = 15  # terms the prompt builder receives (legacy get_glossary_for_series)
 LAST_ERROR_MAX_LENGTH = 500  # legacy record_backend_failure kept error_msg[:500]
 
-
-def _optional_str(name: str, value: Any) -> str | None:
-    return None if value is None else require_str(name, value)
-
-
-def _int(name: str, value: Any, minimum: int | None = None) -> int:
-    if require_int(name, value, minimum=minimum) not in _INT32:
-        raise ValueError(f"{name} is out of range: {value}")
-    return value
-
-
-def _stripped(name: str, value: Any, max_bytes: int | None = None) -> str:
-    return require_str(name, require_str(name, value).strip(), max_bytes=max_bytes)
-
-
-def _flag(name: str, value: Any) -> int:
-    """The legacy 0/1 of a boolean argument (bools and ints, read for truthiness as legacy did)."""
-    if not isinstance(value, int):
-        raise ValueError(f"{name} must be a bool, got {value!r}")
-    return 1 if value else 0
+# The editable fields of a glossary entry and of a prompt preset, and their rules (strings are
+# stored stripped, as legacy), for adds and updates alike.
+_GLOSSARY_FIELDS: dict[str, Check] = {
+    "source_term": partial(require_str, strip=True, max_bytes=MAX_INDEXED_BYTES),
+    "target_term": partial(require_str, strip=True),
+    "notes": partial(require_str, strip=True),
+}
+_PRESET_FIELDS: dict[str, Check] = {
+    "name": partial(require_str, strip=True, max_bytes=MAX_INDEXED_BYTES),
+    "prompt_template": partial(require_str, strip=True),
+    "is_default": require_flag,
+}
 
 
-def _duration(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+def _given(rules: dict[str, Check], what: str, **fields: Any) -> dict[str, Any]:
+    """The checked values of the fields that are not None (the legacy "only what is given")."""
+    return clean_fields(what, rules, {name: value for name, value in fields.items() if value is not None})
 
 
 @contextmanager
 def _preset_name_free(name: str | None) -> Iterator[None]:
-    """Turn the UNIQUE(name) violation into ValueError; the transaction has rolled back by then,
+    """Turn the UNIQUE(name) violation into :class:`DuplicateError`; the transaction has rolled back by then,
     so nothing of the failed call (e.g. clearing the old default) is kept."""
     try:
         yield
     except IntegrityError:
-        raise ValueError(f"a prompt preset named {name!r} exists already") from None
+        raise DuplicateError(presets.name, "name", f"a prompt preset named {name!r} exists already") from None
 
 
 class TranslationRepository(Repository):
@@ -82,7 +74,8 @@ class TranslationRepository(Repository):
     failure (duplicate name, missing id) leaves the old default; a fresh database has the "Default"
     preset (migration translation_0002; legacy never seeded it); the average response time counts
     successes only and is computed in SQL (no lost updates); glossary search matches ``%`` and
-    ``_`` literally; duplicate names raise ValueError rather than IntegrityError.
+    ``_`` literally. A duplicate name raises :class:`DuplicateError`: a ValueError, and as legacy an
+    ``sqlite3.IntegrityError`` (``UNIQUE constraint failed: prompt_presets.name``).
     """
 
     domain = "translation"
@@ -96,9 +89,9 @@ class TranslationRepository(Repository):
         now = now_iso()
         row = {
             "config_hash": require_str("config_hash", config_hash, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
-            "ollama_model": _optional_str("ollama_model", ollama_model),
-            "prompt_template": _optional_str("prompt_template", prompt_template),
-            "target_language": _optional_str("target_language", target_language),
+            "ollama_model": require_str("ollama_model", ollama_model, nullable=True),
+            "prompt_template": require_str("prompt_template", prompt_template, nullable=True),
+            "target_language": require_str("target_language", target_language, nullable=True),
             "first_used_at": now,
             "last_used_at": now,
         }
@@ -117,10 +110,9 @@ class TranslationRepository(Repository):
         """Insert a term (stripped; duplicates allowed, as legacy); returns its id."""
         now = now_iso()
         row = {
-            "series_id": _int("series_id", series_id),
-            "source_term": _stripped("source_term", source_term, MAX_INDEXED_BYTES),
-            "target_term": _stripped("target_term", target_term),
-            "notes": _stripped("notes", notes),
+            "series_id": require_int("series_id", series_id),
+            **clean_fields("glossary entry", _GLOSSARY_FIELDS,
+                           {"source_term": source_term, "target_term": target_term, "notes": notes}),
             "created_at": now,
             "updated_at": now,
         }
@@ -129,15 +121,15 @@ class TranslationRepository(Repository):
 
     def get_glossary_entries(self, series_id: int) -> list[dict[str, Any]]:
         """A series' entries by source term (binary order: upper case first), then age."""
-        _int("series_id", series_id)
+        require_int("series_id", series_id)
         query = (select(glossary).where(glossary.c.series_id == series_id)
-                 .order_by(glossary.c.source_term, glossary.c.created_at, glossary.c.id))
+                 .order_by(self.storage.text_order(glossary.c.source_term), glossary.c.created_at, glossary.c.id))
         with self.read() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
     def get_glossary_for_series(self, series_id: int) -> list[dict[str, str]]:
         """The 15 most recently edited ``{source_term, target_term}`` pairs (for the prompt builder)."""
-        _int("series_id", series_id)
+        require_int("series_id", series_id)
         query = (select(glossary.c.source_term, glossary.c.target_term)
                  .where(glossary.c.series_id == series_id)
                  .order_by(glossary.c.updated_at.desc(), glossary.c.created_at.desc(), glossary.c.id.desc())
@@ -155,9 +147,8 @@ class TranslationRepository(Repository):
                               notes: str | None = None) -> bool:
         """Set the given (stripped) fields; False when none is given or the entry does not exist."""
         require_int("entry_id", entry_id)
-        given = {"source_term": source_term, "target_term": target_term, "notes": notes}
-        values = {name: _stripped(name, value, MAX_INDEXED_BYTES if name == "source_term" else None)
-                  for name, value in given.items() if value is not None}
+        values = _given(_GLOSSARY_FIELDS, "glossary entry", source_term=source_term, target_term=target_term,
+                        notes=notes)
         if not values:
             return False
         values["updated_at"] = now_iso()
@@ -170,7 +161,7 @@ class TranslationRepository(Repository):
             return conn.execute(delete(glossary).where(glossary.c.id == entry_id)).rowcount > 0
 
     def delete_glossary_entries_for_series(self, series_id: int) -> int:
-        _int("series_id", series_id)
+        require_int("series_id", series_id)
         with self.write() as conn:
             return conn.execute(delete(glossary).where(glossary.c.series_id == series_id)).rowcount
 
@@ -180,12 +171,12 @@ class TranslationRepository(Repository):
         ASCII case-insensitive as the legacy SQLite LIKE was, on every dialect: both sides go through
         lower() in SQL (PostgreSQL's LIKE is case-sensitive). ``%``, ``_`` and ``\\`` match literally.
         """
-        _int("series_id", series_id)
+        require_int("series_id", series_id)
         pattern = func.lower(like_contains("query", require_str("query", query)))
         matches = (func.lower(glossary.c.source_term).like(pattern, escape=LIKE_ESCAPE)
                    | func.lower(glossary.c.target_term).like(pattern, escape=LIKE_ESCAPE))
         stmt = (select(glossary).where(glossary.c.series_id == series_id, matches)
-                .order_by(glossary.c.source_term, glossary.c.id))
+                .order_by(self.storage.text_order(glossary.c.source_term), glossary.c.id))
         with self.read() as conn:
             return [dict(row) for row in conn.execute(stmt).mappings()]
 
@@ -194,14 +185,14 @@ class TranslationRepository(Repository):
     def add_prompt_preset(self, name: str, prompt_template: str, is_default: bool = False) -> int:
         """Insert a preset (stripped); ``is_default`` moves the default to it in the same transaction.
 
-        A duplicate name raises ValueError and changes nothing (legacy: IntegrityError after the old
-        default had already been cleared and committed).
+        A duplicate name raises :class:`DuplicateError` (ValueError and sqlite3.IntegrityError) and
+        changes nothing (legacy: IntegrityError after the old default had already been cleared and
+        committed).
         """
         now = now_iso()
         row = {
-            "name": _stripped("name", name, MAX_INDEXED_BYTES),
-            "prompt_template": _stripped("prompt_template", prompt_template),
-            "is_default": _flag("is_default", is_default),
+            **clean_fields("prompt preset", _PRESET_FIELDS,
+                           {"name": name, "prompt_template": prompt_template, "is_default": is_default}),
             "created_at": now,
             "updated_at": now,
         }
@@ -214,7 +205,8 @@ class TranslationRepository(Repository):
     def get_prompt_presets(self) -> list[dict[str, Any]]:
         """Every preset: the default first, then by name."""
         # NULLS LAST: PostgreSQL sorts NULL first in DESC order, SQLite (legacy) last.
-        query = select(presets).order_by(presets.c.is_default.desc().nulls_last(), presets.c.name, presets.c.id)
+        query = select(presets).order_by(presets.c.is_default.desc().nulls_last(), self.storage.text_order(presets.c.name),
+                                         presets.c.id)
         with self.read() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
@@ -240,13 +232,8 @@ class TranslationRepository(Repository):
         preset is touched either). ``is_default=True`` moves the default here in the same transaction;
         ``is_default=False`` un-defaults this preset and may leave none (legacy, kept)."""
         require_int("preset_id", preset_id)
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["name"] = _stripped("name", name, MAX_INDEXED_BYTES)
-        if prompt_template is not None:
-            values["prompt_template"] = _stripped("prompt_template", prompt_template)
-        if is_default is not None:
-            values["is_default"] = _flag("is_default", is_default)
+        values = _given(_PRESET_FIELDS, "prompt preset", name=name, prompt_template=prompt_template,
+                        is_default=is_default)
         if not values:
             return False
         values["updated_at"] = now_iso()
@@ -290,14 +277,14 @@ class TranslationRepository(Repository):
         """Count a successful translation. The running average covers successes only:
         ``avg = (avg * successes + rt) / (successes + 1)`` (legacy divided by all requests, so every
         failure dragged the average down as if it had taken 0 ms)."""
-        rt = _duration("response_time_ms", response_time_ms)
+        rt = require_amount("response_time_ms", response_time_ms)
         now = now_iso()
         successes = func.coalesce(backends.c.successful_translations, 0)
         avg = func.coalesce(backends.c.avg_response_time_ms, 0.0)
         self._record(
             backend_name,
             counters={"total_requests": 1, "successful_translations": 1,
-                      "total_characters": _int("characters_used", characters_used, minimum=0)},
+                      "total_characters": require_int("characters_used", characters_used, minimum=0)},
             values={"avg_response_time_ms": rt, "last_response_time_ms": rt, "last_success_at": now,
                     "consecutive_failures": 0, "updated_at": now},
             # avg + (rt - avg) / (n + 1) == (avg * n + rt) / (n + 1), without the overflow of avg * n
@@ -317,7 +304,8 @@ class TranslationRepository(Repository):
     def get_backend_stats(self) -> list[dict[str, Any]]:
         """Every backend's row, by name."""
         with self.read() as conn:
-            return [dict(row) for row in conn.execute(select(backends).order_by(backends.c.backend_name)).mappings()]
+            return [dict(row) for row in conn.execute(
+                select(backends).order_by(self.storage.text_order(backends.c.backend_name))).mappings()]
 
     get_all_backend_stats = get_backend_stats
 

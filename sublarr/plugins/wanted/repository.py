@@ -10,16 +10,18 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.engine import Connection, Dialect
 
-from sublarr.core.domain import (
+from sublarr.core.domain import Repository, paginate
+from sublarr.core.timeutil import now_iso
+from sublarr.core.validation import (
     MAX_COMPOSITE_KEY_BYTES,
     MAX_INDEXED_BYTES,
-    Repository,
     check_fields,
-    paginate,
+    require_choice,
+    require_flag,
     require_int,
     require_str,
 )
-from sublarr.core.timeutil import now_iso
+from sublarr.drivers.base import StorageDriver
 
 from .models import WantedItem
 
@@ -38,28 +40,15 @@ UPSERT_COLUMNS = tuple(col.name for col in wanted.columns if col.name not in _KE
 _SET_ON_CONFLICT = tuple(n for n in UPSERT_COLUMNS if n not in (*IDENTITY, "added_at", "status", "item_type"))
 _IDENTITY_AT = tuple(UPSERT_COLUMNS.index(n) for n in IDENTITY)
 
-_INT32 = range(-(2**31), 2**31)  # INTEGER columns are 32-bit on PostgreSQL
 _UPGRADEABLE = c.upgrade_candidate == 1
 
 
 def _status(value: Any) -> str:
-    if value not in STATUSES:
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {value!r}")
-    return value
+    return require_choice("status", value, STATUSES)
 
 
 def _item_type(value: Any) -> str:
-    if value not in ITEM_TYPES:
-        raise ValueError(f"item_type must be one of {', '.join(ITEM_TYPES)}, got {value!r}")
-    return value
-
-
-def _int32(name: str, value: Any, nullable: bool = False) -> int | None:
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value not in _INT32:
-        raise ValueError(f"{name} must be a 32-bit integer{' or None' if nullable else ''}, got {value!r}")
-    return value
+    return require_choice("item_type", value, ITEM_TYPES)
 
 
 def _row_dict(row: Mapping[str, Any]) -> dict:
@@ -276,7 +265,7 @@ class WantedRepository(Repository):
         if status:
             query = query.where(c.status == _status(status))
         if series_id is not None:
-            query = query.where(c.sonarr_series_id == _int32("series_id", series_id))
+            query = query.where(c.sonarr_series_id == require_int("series_id", series_id))
         if subtitle_type:
             query = query.where(c.subtitle_type == require_str("subtitle_type", subtitle_type))
         with self.read() as conn:
@@ -299,7 +288,7 @@ class WantedRepository(Repository):
 
     def find_wanted_by_episode(self, sonarr_episode_id: int, target_language: str = "") -> dict | None:
         """The item of this Sonarr episode (lowest id), of ``target_language`` when it is not empty."""
-        where = [c.sonarr_episode_id == _int32("sonarr_episode_id", sonarr_episode_id)]
+        where = [c.sonarr_episode_id == require_int("sonarr_episode_id", sonarr_episode_id)]
         if require_str("target_language", target_language or ""):
             where.append(c.target_language == target_language)
         return self._first(*where)
@@ -311,11 +300,11 @@ class WantedRepository(Repository):
 
     def get_wanted_for_series(self, sonarr_series_id: int) -> list[dict]:
         """Every item of this Sonarr series, in id order."""
-        return self._all(c.sonarr_series_id == _int32("sonarr_series_id", sonarr_series_id))
+        return self._all(c.sonarr_series_id == require_int("sonarr_series_id", sonarr_series_id))
 
     def get_wanted_for_movie(self, radarr_movie_id: int) -> list[dict]:
         """Every item of this Radarr movie, in id order."""
-        return self._all(c.radarr_movie_id == _int32("radarr_movie_id", radarr_movie_id))
+        return self._all(c.radarr_movie_id == require_int("radarr_movie_id", radarr_movie_id))
 
     def _all(self, *where) -> list[dict]:
         with self.read() as conn:
@@ -336,7 +325,7 @@ class WantedRepository(Repository):
         """``{total, by_type, by_status, by_existing, upgradeable}``; existing_sub '' or NULL counts as
         "none" (legacy overwrote one bucket with the other; here they are summed)."""
         with self.read() as conn:
-            groups = {name: _grouped(conn, c[name]) for name in ("item_type", "status", "existing_sub")}
+            groups = {name: _grouped(conn, c[name], self.storage) for name in ("item_type", "status", "existing_sub")}
             upgradeable = conn.execute(_count_of(_UPGRADEABLE)).scalar_one()
         return {
             "total": sum(groups["item_type"].values()),
@@ -349,7 +338,7 @@ class WantedRepository(Repository):
     def get_wanted_by_subtitle_type(self) -> dict[str, int]:
         """``{subtitle_type: n}``; '' (and legacy NULL) count as "full", summed with it."""
         with self.read() as conn:
-            return _merge_empty(_grouped(conn, c.subtitle_type), "full")
+            return _merge_empty(_grouped(conn, c.subtitle_type, self.storage), "full")
 
     def get_wanted_count_by_series(self) -> dict[int, int]:
         """``{sonarr_series_id: n}`` of the items in status ``wanted`` that belong to a series, in
@@ -434,18 +423,12 @@ def _item_row(item: Mapping[str, Any], now: str) -> tuple:
                     max_bytes=MAX_COMPOSITE_KEY_BYTES)
     for name, value in zip(_ID_FIELDS, (series_id, episode_id, movie_id, standalone_series_id, standalone_movie_id)):
         if value is not None:
-            _int32(name, value)
+            require_int(name, value)
     return (
         _item_type(item_type), series_id, episode_id, movie_id, title, season_episode, file_path, existing_sub,
-        _missing_languages(languages), "wanted", now, now, int(_flag("upgrade_candidate", upgrade)),
-        _int32("current_score", score), language, instance, standalone_series_id, standalone_movie_id, kind,
+        _missing_languages(languages), "wanted", now, now, require_flag("upgrade_candidate", upgrade),
+        require_int("current_score", score), language, instance, standalone_series_id, standalone_movie_id, kind,
     )
-
-
-def _flag(name: str, value: Any) -> bool:
-    if type(value) not in (bool, int) or value not in (0, 1):
-        raise ValueError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 def _missing_languages(languages: Any) -> str:
@@ -483,8 +466,9 @@ def _count_of(where=None):
     return query if where is None else query.where(where)
 
 
-def _grouped(conn: Connection, column) -> dict:
-    return dict(conn.execute(select(column, func.count()).group_by(column).order_by(column)).all())
+def _grouped(conn: Connection, column, storage: StorageDriver) -> dict:
+    """``{value: count}`` in code-point order of the values (the legacy key order on every engine)."""
+    return dict(conn.execute(select(column, func.count()).group_by(column).order_by(storage.text_order(column))).all())
 
 
 def _merge_empty(counts: dict, into: str) -> dict:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +13,9 @@ from sublarr.core.domain import (
     require_int,
     require_str,
 )
+from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
+from sublarr.core.validation import require_number
 
 from .models import WhisperJob
 
@@ -22,8 +23,6 @@ jobs = WhisperJob.__table__
 
 # update_whisper_job may set every column but the key (legacy: any column name was interpolated).
 UPDATABLE = tuple(c.name for c in jobs.columns if c.name != "id")
-# INTEGER is 8 bytes on SQLite but 4 on PostgreSQL: one range, so both dialects accept the same values.
-_INT32 = range(-(2**31), 2**31)
 _INDEXED = {column.name for index in jobs.indexes for column in index.columns}  # text capped in bytes
 
 
@@ -37,13 +36,8 @@ def _check_value(column: sa.Column, value: Any) -> Any:
         return require_str(column.name, value,
                            max_bytes=MAX_INDEXED_BYTES if column.name in _INDEXED else None)
     if isinstance(column.type, sa.Integer):
-        if require_int(column.name, value) not in _INT32:
-            raise ValueError(f"{column.name} is out of range: {value}")
-        return value
-    # REAL: ints and floats; NaN/inf would be NULL on SQLite and 'NaN' on PostgreSQL.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{column.name} must be a finite number, got {value!r}")
-    return float(value)
+        return require_int(column.name, value)
+    return require_number(column.name, value)  # REAL
 
 
 class WhisperRepository(Repository):
@@ -51,8 +45,9 @@ class WhisperRepository(Repository):
 
     Kept from the legacy layer: ``create_whisper_job`` returns the 6-key dict rather than the full
     row; ``update_whisper_job`` on a missing id is a silent no-op; ``started_at`` is written only
-    when a caller passes it. Mended: a duplicate id and an unknown field raise ``ValueError``
-    (legacy: a raw ``IntegrityError`` / ``OperationalError`` from SQL built from the kwarg names).
+    when a caller passes it; a duplicate id raises :class:`DuplicateError`, a ``ValueError`` that is
+    also the legacy ``sqlite3.IntegrityError``. Mended: an unknown field raises ``ValueError``
+    (legacy: a raw ``OperationalError`` from SQL built from the kwarg names).
     """
 
     domain = "whisper"
@@ -68,7 +63,7 @@ class WhisperRepository(Repository):
             # ON CONFLICT DO NOTHING: a duplicate is detected without an aborted transaction.
             inserted = conn.execute(self.storage.insert_ignore(jobs, ["id"]).values(**job)).rowcount
             if not inserted:
-                raise ValueError(f"whisper job {job_id!r} exists already")
+                raise DuplicateError(jobs.name, "id", f"whisper job {job_id!r} exists already")
         return job
 
     def update_whisper_job(self, job_id: str, **fields: Any) -> None:
@@ -92,7 +87,8 @@ class WhisperRepository(Repository):
         if status is not None:
             require_str("status", status)
         check_limit(limit)
-        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
+        query = (select(jobs).order_by(jobs.c.created_at.desc(), self.storage.text_order(jobs.c.id).desc())
+                 .limit(limit))
         if status:
             query = query.where(jobs.c.status == status)
         with self.read() as conn:
@@ -108,7 +104,8 @@ class WhisperRepository(Repository):
         with a positive time, rounded to 0.1 ms; 0.0 when there is none)."""
         with self.read() as conn:
             by_status = dict(conn.execute(
-                select(jobs.c.status, func.count()).group_by(jobs.c.status).order_by(jobs.c.status)).all())
+                select(jobs.c.status, func.count()).group_by(jobs.c.status)
+                .order_by(self.storage.text_order(jobs.c.status))).all())
             avg = conn.execute(select(func.avg(jobs.c.processing_time_ms)).where(
                 jobs.c.status == "completed", jobs.c.processing_time_ms > 0)).scalar()
         return {
