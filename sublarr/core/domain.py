@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -303,6 +304,17 @@ def is_or_extends(column, base: str, separator: str, *, binary_text: bool):
 def count_where(condition):
     """``SUM(CASE WHEN condition THEN 1 ELSE 0 END)``: several counts in one table scan."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# -- maintenance ----------------------------------------------------------------------------------
+
+def run_cleanup(kernel: Kernel, domain: str, method: str) -> int:
+    """A domain's ``sublarr_maintenance`` step: call ``kernel.repo(domain).<method>()``, which returns how
+    many rows it removed, and log the count when there were any."""
+    removed = getattr(kernel.repo(domain), method)()
+    if removed:
+        logging.getLogger("sublarr.maintenance").info("maintenance: %s.%s removed %s rows", domain, method, removed)
+    return removed
 
 
 # -- package-level functions ---------------------------------------------------------------------

@@ -7,11 +7,10 @@ where they mean the same (``is_provider_auto_disabled`` = ``is_auto_disabled``,
 concurrent writers lose no update; caching a (provider, query) again replaces its entry.
 """
 
-import logging
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain, export, run_cleanup
 from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
@@ -20,8 +19,6 @@ from .repository import ProvidersRepository
 
 __all__ = export("providers", ProvidersRepository, globals())
 
-
-log = logging.getLogger("sublarr.maintenance")
 
 # The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.
 EVENTS = (
@@ -51,6 +48,4 @@ def sublarr_events():
 def sublarr_maintenance(kernel):
     """Expired search-cache rows go (in `sublarr run`, every ``maintenance_interval_seconds``); only data
     that can no longer be served is removed."""
-    removed = kernel.repo("providers").cleanup_expired_cache()
-    if removed:
-        log.info("maintenance: providers.cleanup_expired_cache removed %s rows", removed)
+    run_cleanup(kernel, "providers", "cleanup_expired_cache")

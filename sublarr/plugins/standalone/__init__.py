@@ -8,11 +8,10 @@ Both name sets exist (legacy ``upsert_watched_folder``, ``cache_metadata``, ``cl
 functions delegate to the ``cache`` domain, which owns ``anidb_mappings``.
 """
 
-import logging
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain, export, run_cleanup
 from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
@@ -21,8 +20,6 @@ from .repository import StandaloneRepository
 
 __all__ = export("standalone", StandaloneRepository, globals())
 
-
-log = logging.getLogger("sublarr.maintenance")
 
 # The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.
 EVENTS = (
@@ -52,6 +49,4 @@ def sublarr_events():
 def sublarr_maintenance(kernel):
     """Expired metadata-cache rows go (in `sublarr run`, every ``maintenance_interval_seconds``); only data
     that can no longer be served is removed."""
-    removed = kernel.repo("standalone").clear_expired_metadata_cache()
-    if removed:
-        log.info("maintenance: standalone.clear_expired_metadata_cache removed %s rows", removed)
+    run_cleanup(kernel, "standalone", "clear_expired_metadata_cache")
