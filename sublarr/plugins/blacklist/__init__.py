@@ -7,13 +7,15 @@ Legacy functions with their signatures and return shapes; a duplicate
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import BlacklistEntry
 from .repository import BlacklistRepository
 
-__all__ = export("blacklist", BlacklistRepository, globals())
+__all__ = functions.__all__
 
 
 @hookimpl

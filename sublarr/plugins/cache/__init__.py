@@ -8,13 +8,15 @@ and the jobs' repositories), and a front for the providers' search cache.
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import AnidbMapping, FfprobeCache
 from .repository import HISTORY_LIMIT, CacheRepository
 
-__all__ = [*export("cache", CacheRepository, globals()), "HISTORY_LIMIT"]
+__all__ = [*functions.__all__, "HISTORY_LIMIT"]
 
 
 @hookimpl

@@ -10,14 +10,16 @@ form of a webhook (secret masked). Running scripts and delivering webhooks is no
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import HookConfig, HookLog, WebhookConfig
 from .repository import WEBHOOK_FAILURE_LIMIT, HookRepository, mask_webhook
 
-__all__ = [*export("hooks", HookRepository, globals()), "WEBHOOK_FAILURE_LIMIT", "mask_webhook"]
+__all__ = [*functions.__all__, "WEBHOOK_FAILURE_LIMIT", "mask_webhook"]
 
 
 # The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.

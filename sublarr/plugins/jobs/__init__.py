@@ -8,13 +8,15 @@ UTC day with atomic increments.
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import DailyStats, Job
 from .repository import JOB_STATUSES, PENDING_STATUSES, TERMINAL_STATUSES, JobsRepository
 
-__all__ = [*export("jobs", JobsRepository, globals()), "JOB_STATUSES", "PENDING_STATUSES", "TERMINAL_STATUSES"]
+__all__ = [*functions.__all__, "JOB_STATUSES", "PENDING_STATUSES", "TERMINAL_STATUSES"]
 
 
 @hookimpl

@@ -4,14 +4,16 @@
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import UpgradeHistory
 from .repository import LibraryRepository
 
-__all__ = export("library", LibraryRepository, globals())
+__all__ = functions.__all__
 
 
 # The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.

@@ -6,12 +6,14 @@ so one provider never reads or deletes another's keys.
 """
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .repository import PluginConfigRepository
 
-__all__ = export("plugin_config", PluginConfigRepository, globals())
+__all__ = functions.__all__
 
 
 @hookimpl

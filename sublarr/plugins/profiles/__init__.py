@@ -11,13 +11,15 @@ an unknown profile id raises ValueError.
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
 from .repository import VALID_FORCED_PREFERENCES, ProfilesRepository
 
-__all__ = [*export("profiles", ProfilesRepository, globals()), "VALID_FORCED_PREFERENCES"]
+__all__ = [*functions.__all__, "VALID_FORCED_PREFERENCES"]
 
 
 @hookimpl

@@ -10,14 +10,16 @@ concurrent writers lose no update; caching a (provider, query) again replaces it
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export, run_cleanup
+from sublarr.core.domain import Domain, run_cleanup
 from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import ProviderCache, ProviderStats, SubtitleDownload
 from .repository import ProvidersRepository
 
-__all__ = export("providers", ProvidersRepository, globals())
+__all__ = functions.__all__
 
 
 # The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.

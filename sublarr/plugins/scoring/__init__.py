@@ -9,9 +9,11 @@ routes), also public as ``DEFAULT_EPISODE_WEIGHTS`` / ``DEFAULT_MOVIE_WEIGHTS``.
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import ProviderScoreModifier, ScoringWeights
 from .repository import (
     _DEFAULT_EPISODE_WEIGHTS,
@@ -22,7 +24,7 @@ from .repository import (
 )
 
 __all__ = [
-    *export("scoring", ScoringRepository, globals()),
+    *functions.__all__,
     "DEFAULT_EPISODE_WEIGHTS",
     "DEFAULT_MOVIE_WEIGHTS",
     "_DEFAULT_EPISODE_WEIGHTS",

@@ -11,14 +11,16 @@ functions delegate to the ``cache`` domain, which owns ``anidb_mappings``.
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export, run_cleanup
+from sublarr.core.domain import Domain, run_cleanup
 from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
 from .repository import StandaloneRepository
 
-__all__ = export("standalone", StandaloneRepository, globals())
+__all__ = functions.__all__
 
 
 # The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.

@@ -4,14 +4,16 @@
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import GlossaryEntry, PromptPreset, TranslationBackendStats, TranslationConfigHistory
 from .repository import GLOSSARY_PROMPT_LIMIT, LAST_ERROR_MAX_LENGTH, TranslationRepository
 
-__all__ = [*export("translation", TranslationRepository, globals()), "GLOSSARY_PROMPT_LIMIT", "LAST_ERROR_MAX_LENGTH"]
+__all__ = [*functions.__all__, "GLOSSARY_PROMPT_LIMIT", "LAST_ERROR_MAX_LENGTH"]
 
 
 # The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.

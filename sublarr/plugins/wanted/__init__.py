@@ -8,14 +8,16 @@ library scan in batched statements.
 from pathlib import Path
 
 from sublarr import __version__
-from sublarr.core.domain import Domain, export
+from sublarr.core.domain import Domain
 from sublarr.core.events import EventType
 from sublarr.core.hookspecs import hookimpl
 
+from . import functions
+from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .models import WantedItem
 from .repository import ITEM_TYPES, STATUSES, WantedRepository
 
-__all__ = [*export("wanted", WantedRepository, globals()), "ITEM_TYPES", "STATUSES"]
+__all__ = [*functions.__all__, "ITEM_TYPES", "STATUSES"]
 
 
 # The events this domain's features emit (``kernel.emit``); `sublarr events` lists them.
