@@ -101,6 +101,8 @@ class MemoryQueue(QueueDriver):
         self._failed: dict[str, _Entry] = {}  # retained failed jobs, in the order they failed
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
+        self._completed_total = 0  # since this queue was made (never pruned)
+        self._failed_total = 0
 
     # -- submitting -----------------------------------------------------------------------------
 
@@ -154,6 +156,10 @@ class MemoryQueue(QueueDriver):
         entry.error = error
         entry.future = None
         entry.finished = now = self._clock()
+        if status is JobStatus.COMPLETED:
+            self._completed_total += 1
+        elif status is JobStatus.FAILED:
+            self._failed_total += 1
         if self.retention <= 0:
             if self._jobs.get(entry.id) is entry:
                 del self._jobs[entry.id]
@@ -217,6 +223,18 @@ class MemoryQueue(QueueDriver):
                 "backend": self.name, "workers": self.workers,
                 "queued": len(self._queued), "running": len(self._running), "tracked": len(self._jobs),
             }
+
+    def job_counts(self) -> dict[str, int]:
+        with self._lock:
+            self._prune_locked(self._clock())
+            return {"queued": len(self._queued), "running": len(self._running), "failed": len(self._failed)}
+
+    def finished_counts(self) -> dict[str, int]:
+        with self._lock:
+            return {"completed": self._completed_total, "failed": self._failed_total}
+
+    def health(self) -> str | None:
+        return "the memory queue is closed" if self._closed else None
 
     # -- lifecycle ------------------------------------------------------------------------------
 

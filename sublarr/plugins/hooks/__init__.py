@@ -13,6 +13,7 @@ from sublarr import __version__
 from sublarr.core.domain import Domain, export
 from sublarr.core.hookspecs import hookimpl
 
+from .metrics import sublarr_metrics  # noqa: F401  (a hook of this plugin)
 from .models import HookConfig, HookLog, WebhookConfig
 from .repository import WEBHOOK_FAILURE_LIMIT, HookRepository, mask_webhook
 

@@ -11,6 +11,7 @@ from sublarr import __version__
 from sublarr.core.domain import Domain, export
 from sublarr.core.hookspecs import hookimpl
 
+from .metrics import sublarr_metrics  # noqa: F401  (a hook of this plugin)
 from .models import WantedItem
 from .repository import ITEM_TYPES, STATUSES, WantedRepository
 
