@@ -35,11 +35,19 @@ class StopFlag:
 @click.command()
 @pass_context
 def run(obj: Context) -> None:
-    """The service: boot, migrate, process the queue and run maintenance until SIGINT/SIGTERM."""
+    """The service: boot, migrate, process the queue and run maintenance until SIGINT/SIGTERM;
+    with http_port, serve /healthz, /readyz and /metrics; back up every backup_interval_hours."""
+    from sublarr.service.backups import BackupSchedule
+    from sublarr.service.health import Health, Watch
+
     stop = StopFlag()
     kernel = obj.boot()
     logging.getLogger().setLevel(kernel.settings.log_level)
     interval = int(kernel.settings.maintenance_interval_seconds)
+    backups = BackupSchedule(kernel, stop.event)
+    health = Health(kernel, notes={"backup": backups.problem} if backups.problem else None)
+    loop_running = threading.Event()
+    http = _http_server(kernel, health, backups, loop_running) if kernel.settings.http_port else None
     log.info("sublarr %s running: storage=%s cache=%s queue=%s", __version__, kernel.storage.name,
              kernel.cache.name, kernel.queue.name)
     click.echo(f"sublarr {__version__} running (storage {kernel.storage.name}, cache {kernel.cache.name}, "
@@ -47,16 +55,39 @@ def run(obj: Context) -> None:
     kernel.queue.start()
     if kernel.queue.worker_processes:
         log.info("queue %s: jobs run in `sublarr worker` processes", kernel.queue.name)
+    backups.start()
+    watch = Watch(health)
+    loop_running.set()
+    if http is not None:
+        http.start()
     next_maintenance = time.monotonic()
-    while not stop():
-        if time.monotonic() >= next_maintenance:
-            kernel.maintain()
-            next_maintenance = time.monotonic() + interval
-        stop.event.wait(min(1.0, max(0.0, next_maintenance - time.monotonic())))
-    click.echo("sublarr stopping", err=True)
-    kernel.queue.close(wait=True)
-    obj.close()
+    try:
+        while not stop():
+            watch.turn()
+            if time.monotonic() >= next_maintenance:
+                kernel.maintain()
+                next_maintenance = time.monotonic() + interval
+            stop.event.wait(min(1.0, max(0.0, next_maintenance - time.monotonic())))
+    finally:
+        loop_running.clear()
+        click.echo("sublarr stopping", err=True)
+        stop.event.set()  # the backup thread too
+        if http is not None:
+            http.close()
+        backups.join()
+        kernel.queue.close(wait=True)
+        obj.close()
     click.echo("sublarr stopped", err=True)
+
+
+def _http_server(kernel, health, backups, loop_running: threading.Event):
+    """Bind the HTTP server (before anything starts: a taken port is a settings error, exit 2)."""
+    from sublarr.service.http import App, HttpServer
+    from sublarr.service.metrics import KernelCollector, registry_for
+
+    registry = registry_for(KernelCollector(kernel, backups.last, backups))
+    return HttpServer(App(health, registry, loop_running.is_set), kernel.settings.http_host,
+                      int(kernel.settings.http_port))
 
 
 @click.command()

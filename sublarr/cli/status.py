@@ -9,12 +9,19 @@ import click
 from sublarr import __version__
 from sublarr.cli.api import Context, echo_json, pass_context, table
 from sublarr.cli.jobs import status_counts
+from sublarr.service.health import describe
 
 
 def status_data(kernel) -> dict[str, Any]:
+    from sublarr.service.backups import backup_problem
+    from sublarr.service.health import Health
+
     revisions = kernel.migrator.status()
+    problem = backup_problem(kernel)
     return {
         "version": __version__,
+        # what /readyz of `sublarr run` would answer: ok / degraded / failing, with the reasons
+        "health": Health(kernel, notes={"backup": problem} if problem else None).check().as_dict(),
         "storage": kernel.storage.describe(),
         "cache": {"driver": kernel.cache.name, **kernel.cache.stats()},
         "queue": {"driver": kernel.queue.name, **kernel.queue.info()},
@@ -42,6 +49,7 @@ def status(obj: Context, as_json: bool) -> None:
         return
     storage = dict(data["storage"])
     click.echo(f"sublarr {__version__}")
+    click.echo(f"health    {describe(data['health'])}")
     click.echo(f"storage   {storage.pop('driver')}  " + ", ".join(f"{k}={v}" for k, v in storage.items()))
     for kind in ("cache", "queue"):
         facts = dict(data[kind])

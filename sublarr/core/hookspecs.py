@@ -90,5 +90,16 @@ def sublarr_maintenance(kernel):
 
 
 @hookspec
+def sublarr_metrics(kernel):
+    """Return a list of ``prometheus_client`` metric families (``GaugeMetricFamily``,
+    ``CounterMetricFamily`` ...) computed now, for ``GET /metrics`` of ``sublarr run``.
+
+    Called on every scrape from the HTTP server's threads: use bounded queries (an index, a range
+    of new rows, a small table), never a scan of a table that grows with the library. No URL, path
+    or secret in a label. A failure is logged and leaves the other metrics served.
+    """
+
+
+@hookspec
 def sublarr_shutdown(kernel):
     """The kernel is closing; release what the plugin holds. Called once, before pools close."""

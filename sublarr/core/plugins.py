@@ -40,7 +40,7 @@ ENTRY_POINT_GROUP = "sublarr"
 HOOKS: tuple[str, ...] = tuple(sorted(n for n in vars(hookspecs) if n.startswith(f"{hookspecs.PROJECT}_")))
 
 # Called while a kernel runs, maybe thousands of times: a failure is logged, the plugin stays loaded.
-RUNTIME_HOOKS = frozenset({"sublarr_event", "sublarr_maintenance"})
+RUNTIME_HOOKS = frozenset({"sublarr_event", "sublarr_maintenance", "sublarr_metrics"})
 
 # Built-in plugins: registered exactly like third-party ones (datasette's DEFAULT_PLUGINS).
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
@@ -110,13 +110,15 @@ def _version_ok(requires: str) -> str | None:
 @functools.cache
 def _expected_items() -> dict[str, tuple[type, bool]]:
     """hook -> (class of the list items, whether the items are subclasses rather than instances)."""
+    from prometheus_client.metrics_core import Metric
+
     from sublarr.core.domain import Domain
     from sublarr.core.events import EventType
     from sublarr.core.settings import Setting
     from sublarr.drivers.base import CacheDriver, QueueDriver, StorageDriver
 
     return {
-        "sublarr_settings": (Setting, False), "sublarr_domains": (Domain, False),
+        "sublarr_settings": (Setting, False), "sublarr_domains": (Domain, False), "sublarr_metrics": (Metric, False),
         "sublarr_events": (EventType, False), "sublarr_storage_drivers": (StorageDriver, True),
         "sublarr_cache_drivers": (CacheDriver, True), "sublarr_queue_drivers": (QueueDriver, True),
     }

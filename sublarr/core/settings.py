@@ -11,6 +11,7 @@ shows it). A bad value raises :class:`SettingsError` naming the setting, a bad f
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -98,14 +99,19 @@ def _to_int(name: str, raw: Any) -> int:
 
 
 def _to_float(name: str, raw: Any) -> float:
+    value: float | None = None
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return float(raw)
-    if isinstance(raw, str):
+        value = float(raw)
+    elif isinstance(raw, str):
         try:
-            return float(raw.strip())
+            value = float(raw.strip())
         except ValueError:
             pass
-    raise SettingsError(name, f"must be a number, got {raw!r}")
+    if value is None:
+        raise SettingsError(name, f"must be a number, got {raw!r}")
+    if not math.isfinite(value):  # NaN passes every comparison with a minimum, and inf is no setting
+        raise SettingsError(name, f"must be a finite number, got {raw!r}")
+    return value
 
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -176,6 +182,10 @@ def _check_log_file(value: str) -> str | None:
     return None
 
 
+def _check_host(value: str) -> str | None:
+    return None if value.strip() and not any(ch.isspace() for ch in value) else "must be a host name or address"
+
+
 def _check_driver_name(value: str) -> str | None:
     return None if value and value.replace("_", "").replace("-", "").isalnum() else "must be a driver name or 'auto'"
 
@@ -216,9 +226,15 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("log_max_bytes", 10 * 1024 * 1024, int, "size at which log_file is rotated (0 = never)", minimum=0),
     Setting("log_backup_count", 5, int, "rotated log files kept: <log_file>.1 ... .N (0 = never rotate)",
             minimum=0),
+    Setting("http_host", "127.0.0.1", str, "address `sublarr run` serves /healthz, /readyz, /metrics on",
+            check=_check_host),
+    Setting("http_port", 0, int, "port of /healthz, /readyz, /metrics in `sublarr run` (0 = off)",
+            minimum=0, check=lambda port: None if port <= 65535 else f"must be at most 65535, got {port}"),
     # backups
     Setting("backup_dir", "backups", str, "where `sublarr db backup` writes"),
     Setting("backup_retention", 7, int, "backups kept by `sublarr db backup` (0 = keep all)", minimum=0),
+    Setting("backup_interval_hours", 168.0, float, "scheduled backups in `sublarr run`, every N hours "
+            "(fractions allowed; 0 = off)", minimum=0),
     # hooks and webhooks
     Setting("hooks_dir", "hooks", str, "script hooks may only run from this folder"),
     Setting("webhook_allowed_hosts", [], list, "host names or CIDRs webhooks may reach despite the SSRF guard"),

@@ -566,6 +566,11 @@ class CacheDriver(abc.ABC):
     def healthy(self) -> bool:
         return True
 
+    def health(self) -> str | None:
+        """None while the cache works, else why not (one line, no secret). Called by `sublarr run`
+        every second and by /readyz: one cheap round trip at most."""
+        return None
+
     def close(self) -> None:
         """Release connections."""
 
@@ -690,6 +695,16 @@ class QueueDriver(abc.ABC):
     @abc.abstractmethod
     def info(self) -> dict[str, Any]:
         """At least ``backend``; shown by `sublarr status`."""
+
+    def finished_counts(self) -> dict[str, int]:
+        """Jobs ``completed`` and ``failed`` since the driver's counters began (the process start for
+        an in-process queue); empty when the driver does not count."""
+        return {}
+
+    def health(self) -> str | None:
+        """None while the queue accepts jobs, else why not (one line, no secret). Called by `sublarr
+        run` every second and by /readyz: one cheap round trip at most."""
+        return None
 
     def start(self) -> None:
         """Begin processing (in-process drivers start their threads lazily or here)."""

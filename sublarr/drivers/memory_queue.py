@@ -113,6 +113,8 @@ class MemoryQueue(QueueDriver):
         self._failed: dict[str, _Entry] = {}  # retained failed jobs, in the order they failed
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
+        self._completed_total = 0  # since this queue was made (never pruned)
+        self._failed_total = 0
 
     # -- submitting -----------------------------------------------------------------------------
 
@@ -171,6 +173,10 @@ class MemoryQueue(QueueDriver):
         if status not in RETRYABLE_STATUSES:
             entry.call = None
         entry.finished = now = self._clock()
+        if status is JobStatus.COMPLETED:
+            self._completed_total += 1
+        elif status is JobStatus.FAILED:
+            self._failed_total += 1
         if self.retention <= 0:
             if self._jobs.get(entry.id) is entry:
                 del self._jobs[entry.id]
@@ -261,6 +267,13 @@ class MemoryQueue(QueueDriver):
                 "backend": self.name, "workers": self.workers,
                 "queued": len(self._queued), "running": len(self._running), "tracked": len(self._jobs),
             }
+
+    def finished_counts(self) -> dict[str, int]:
+        with self._lock:
+            return {"completed": self._completed_total, "failed": self._failed_total}
+
+    def health(self) -> str | None:
+        return "the memory queue is closed" if self._closed else None
 
     # -- lifecycle ------------------------------------------------------------------------------
 

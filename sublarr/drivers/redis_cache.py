@@ -75,6 +75,7 @@ class RedisCache(CacheDriver):
         self._healthy = True
         self._retry_at = 0.0
         self._last_warning = float("-inf")
+        self._last_error = ""
         self._pending_keys: set[str] = set()
         self._pending_prefixes: set[str] = set()
 
@@ -89,6 +90,13 @@ class RedisCache(CacheDriver):
     @property
     def healthy(self) -> bool:
         return self._healthy
+
+    def health(self) -> str | None:
+        # One PING, even inside the retry interval (it is the health check); a success also
+        # replays the invalidations an outage left pending.
+        if self._run(self._client.ping, False, force=True):
+            return None
+        return self._last_error or f"Redis at {self._shown_url} is unreachable"
 
     # -- the contract ---------------------------------------------------------------------------
 
@@ -191,6 +199,8 @@ class RedisCache(CacheDriver):
         with self._lock:
             self._healthy = False
             self._retry_at = now + self.retry_interval
+            self._last_error = (f"Redis at {self._shown_url} is unreachable "
+                                f"({scrub(str(exc)) or type(exc).__name__}): serving cache misses")
             warn = now - self._last_warning >= self.WARNING_INTERVAL
             if warn:
                 self._last_warning = now

@@ -131,6 +131,12 @@ class _Owed:
         return ("finished" if self.succeeded else "failed") if self.ran else "not started"
 
 
+def finished_key(queue_name: str) -> str:
+    """The Redis hash where workers count their finished jobs (``completed``, ``failed``). Outside
+    ``cache_key_prefix`` ("sublarr:"), so clearing the cache never resets it."""
+    return f"sublarr-queue-stats:{queue_name}"
+
+
 def _ts(moment: datetime | None) -> str | None:
     return fmt(moment) if moment is not None else None
 
@@ -369,6 +375,20 @@ class RqQueue(QueueDriver):
             for job_id in ids:
                 registry.remove(job_id, delete_job=True)
             return len(ids)
+
+    def finished_counts(self) -> dict[str, int]:
+        """Counted in Redis by every `sublarr worker` of this queue (:func:`finished_key`)."""
+        with self._redis("cannot read the job counters"):
+            counts = self._connection.hgetall(finished_key(self.queue_name))
+        return {outcome: int(counts.get(outcome.encode(), 0)) for outcome in ("completed", "failed")}
+
+    def health(self) -> str | None:
+        try:
+            self._connection.ping()
+        except self._errors as exc:
+            return (f"Redis at {self._shown_url} is unreachable ({scrub(str(exc)) or type(exc).__name__}): "
+                    "jobs are refused")
+        return None
 
     def info(self) -> dict[str, Any]:
         """Never raises: `sublarr status` shows ``healthy: False`` and the reason instead."""
@@ -683,6 +703,20 @@ def _worker_class(kind: str) -> type:
                 return None
             finally:
                 self._sublarr_idle = False
+
+        def handle_job_success(self, job, queue, *args, **kwargs):
+            super().handle_job_success(job, queue, *args, **kwargs)
+            self._sublarr_count(queue, "completed")
+
+        def handle_job_failure(self, job, queue, *args, **kwargs):
+            super().handle_job_failure(job, queue, *args, **kwargs)
+            self._sublarr_count(queue, "failed")
+
+        def _sublarr_count(self, queue, outcome: str) -> None:
+            try:  # a counter lost in an outage is not worth failing the job's bookkeeping for
+                self.connection.hincrby(finished_key(queue.name), outcome, 1)
+            except redis.exceptions.RedisError:
+                log.debug("job counter %s not counted: Redis unreachable", outcome)
 
         def heartbeat(self, timeout=None, pipeline=None):
             try:

@@ -14,6 +14,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
+from .metrics import sublarr_metrics  # noqa: F401  (a hook of this plugin)
 from .models import WantedItem
 from .repository import ITEM_TYPES, STATUSES, WantedRepository
 

@@ -1,0 +1,26 @@
+"""``/metrics`` of the wanted domain: items by status.
+
+Bounded: one ``GROUP BY status``, which every engine answers from ``idx_wanted_status`` (the
+index alone, never the rows). Measured on 100,000 items: see the commit that added it.
+"""
+
+from __future__ import annotations
+
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+from sublarr.core.hookspecs import hookimpl
+
+from .models import WantedItem
+from .repository import STATUSES
+
+
+@hookimpl
+def sublarr_metrics(kernel):
+    status = WantedItem.__table__.c.status
+    with kernel.repo("wanted").read() as conn:
+        counts = dict(conn.execute(select(status, func.count()).group_by(status)).all())
+    family = GaugeMetricFamily("sublarr_wanted_items", "Wanted items by status", labels=["status"])
+    for name in dict.fromkeys([*STATUSES, *sorted(counts)]):  # every known status, 0 included
+        family.add_metric([name], counts.get(name, 0))
+    return [family]
