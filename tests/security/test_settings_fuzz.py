@@ -35,6 +35,11 @@ def env_values(setting: Setting) -> list[str]:
         if setting.minimum is not None:
             values.append(str(int(setting.minimum) - 1))
         return values
+    if kind is float:
+        values = ["abc", "[1.5]", "true", "{a = 1}", "", "nan", "inf", "1,5"]
+        if setting.minimum is not None:
+            values.append(str(setting.minimum - 0.5))
+        return values
     if kind is bool:
         return ["maybe", "2", "[true]", "1.5", "", "{a = 1}"]
     if kind is list:
@@ -64,6 +69,8 @@ def file_values(setting: Setting) -> list[str]:
         return ['"abc"', "1.5", "true", "[1]"]
     if setting.type is bool:
         return ['"maybe"', "2", "[true]"]
+    if setting.type is float:
+        return ['"abc"', "true", "[1.5]", "nan", "-inf"] + ([str(setting.minimum - 1)] if setting.minimum is not None else [])
     return ["5", "{a = 1}", "true"]
 
 
