@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, Table, and_, case, func, or_, select
+from sqlalchemy import Select, Table, and_, case, delete, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
@@ -123,6 +123,18 @@ class Repository:
 
     def repo(self, name: str) -> Repository:
         return self.kernel.repo(name)
+
+    def _delete_all_or_matching(self, table: Table, column: str, value: str | None) -> int:
+        """Delete the rows of ``table`` whose ``column`` is ``value``, or every row when ``value`` is
+        None or ``""`` (the legacy layer's truthiness check); a value that is not a string is refused
+        (ValueError naming ``column``). Returns how many rows went."""
+        if value is not None:
+            require_str(column, value)
+        statement = delete(table)
+        if value:
+            statement = statement.where(table.c[column] == value)
+        with self.write() as conn:
+            return conn.execute(statement).rowcount
 
 
 # The read transaction this thread (context) is in, with its kernel's engine: see Repository.read.

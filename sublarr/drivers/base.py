@@ -391,12 +391,44 @@ def upsert_assignments(update: Any, values: Mapping[str, Any] | None, key: Seque
 
 
 
+def server_pool_options(settings: Settings) -> dict[str, Any]:
+    """``create_engine()`` options of a database server's connection pool (``db_pool_*`` settings),
+    the same for every server engine; bound values (secrets, tokens) never appear in error texts or
+    logs."""
+    return {
+        "pool_size": int(settings.db_pool_size),
+        "max_overflow": int(settings.db_pool_max_overflow),
+        "pool_recycle": int(settings.db_pool_recycle),
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+    }
+
+
 def private_file(path: Path) -> Path:
     """Create ``path`` empty with mode 0600 (backups hold secrets), replacing what is there."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     return path
+
+
+@contextlib.contextmanager
+def replaced_atomically(target: Path) -> Iterator[Path]:
+    """A backup's file in one piece or not at all: yields a new private file (mode 0600) beside
+    ``target`` to write; when the block succeeds it is made durable and renamed over ``target``, when
+    the block fails (or is interrupted) it is removed and ``target`` is left as it was."""
+    from sublarr.core.backup import fsync_dir, fsync_file
+
+    tmp = private_file(target.with_name(target.name + ".tmp"))
+    try:
+        yield tmp
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_file(tmp)
+    os.replace(tmp, target)
+    fsync_dir(target.parent)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -513,16 +545,15 @@ def run_tool(command: list[str], env: Mapping[str, str], label: str, *, stdin: A
 
 # -- cache ----------------------------------------------------------------------------------------
 
-class CacheDriver(abc.ABC):
-    """String key/value cache with TTLs. Values are strings; callers encode JSON."""
+class SettingsDriver(abc.ABC):
+    """What a cache and a queue driver share: built from the settings, chosen by name or by
+    ``auto`` (``cache_driver``, ``queue_driver``)."""
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.hits = 0
-        self.misses = 0
 
     @classmethod
     def available(cls, settings: Settings) -> str | None:
@@ -531,9 +562,18 @@ class CacheDriver(abc.ABC):
 
     @classmethod
     def auto_rank(cls, settings: Settings) -> int | None:
-        """How much ``cache_driver = "auto"`` wants this driver with these settings: the highest rank
+        """How much ``<kind>_driver = "auto"`` wants this driver with these settings: the highest rank
         wins (then ``available()`` must pass); None, the default, means auto never picks it."""
         return None
+
+
+class CacheDriver(SettingsDriver):
+    """String key/value cache with TTLs. Values are strings; callers encode JSON."""
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings)
+        self.hits = 0
+        self.misses = 0
 
     @abc.abstractmethod
     def get(self, key: str) -> str | None: ...
@@ -632,28 +672,13 @@ class JobInfo:
         }
 
 
-class QueueDriver(abc.ABC):
+class QueueDriver(SettingsDriver):
     """Runs callables in the background. ``enqueue`` never drops a job silently: it raises instead."""
 
-    name: ClassVar[str]
-    description: ClassVar[str] = ""
     # True when jobs run in separate `sublarr worker` processes, not inside `sublarr run`: the jobs
     # then live outside any one process, so `sublarr jobs` and `sublarr status` in another process
     # see them. False (memory): only the process that enqueued them knows them.
     worker_processes: ClassVar[bool] = False
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-
-    @classmethod
-    def available(cls, settings: Settings) -> str | None:
-        return None
-
-    @classmethod
-    def auto_rank(cls, settings: Settings) -> int | None:
-        """How much ``queue_driver = "auto"`` wants this driver with these settings: the highest rank
-        wins (then ``available()`` must pass); None, the default, means auto never picks it."""
-        return None
 
     @abc.abstractmethod
     def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> str: ...

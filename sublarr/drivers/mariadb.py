@@ -71,8 +71,9 @@ from sublarr.drivers.base import (
     find_tool,
     identity_columns,
     metered_stdin,
-    private_file,
+    replaced_atomically,
     run_tool,
+    server_pool_options,
     switched,
     upsert_assignments,
 )
@@ -349,11 +350,7 @@ class MariadbStorage(StorageDriver):
         s = self.settings
         engine = create_engine(
             self.url,
-            pool_size=int(s.db_pool_size),
-            max_overflow=int(s.db_pool_max_overflow),
-            pool_recycle=int(s.db_pool_recycle),
-            pool_pre_ping=True,
-            hide_parameters=True,  # bound values (secrets, tokens) never in error texts or logs
+            **server_pool_options(s),
             isolation_level="READ COMMITTED",
             connect_args={"connect_timeout": int(s.db_connect_timeout)},
         )
@@ -538,14 +535,11 @@ class MariadbStorage(StorageDriver):
         inside values), the revisions from the rows of the ``alembic_version_*`` tables.
         ``progress``: tables, as ``mariadb-dump --verbose`` finishes each (the rows of its snapshot
         are known only from the dump, afterwards)."""
-        from sublarr.core.backup import fsync_dir, fsync_file
-
         dump = self._tool("mariadb-dump", "mysqldump")
-        tmp = private_file(target.with_name(target.name + ".tmp"))
         command = [dump, *self._client_args(), "--single-transaction", "--skip-lock-tables", "--no-tablespaces",
                    "--hex-blob", "--skip-extended-insert", "--skip-comments", "--add-drop-table", "--skip-triggers",
                    str(self.url.database)]
-        try:
+        with replaced_atomically(target) as tmp:
             with open(tmp, "wb") as out, contextlib.ExitStack() as stack:
                 on_line = None
                 if progress is not None:
@@ -559,15 +553,7 @@ class MariadbStorage(StorageDriver):
 
                     command.insert(-1, "--verbose")
                 run_tool(command, self._client_env(), "mariadb-dump", stdout=out, on_line=on_line)
-            contents = describe_dump(tmp)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        fsync_file(tmp)
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
-        return contents
+            return describe_dump(tmp)
 
     def restore(self, backup_file: Path, progress: Progress | None = None) -> None:
         """The dump is replayed by the ``mariadb`` client into a scratch database beside this one

@@ -25,8 +25,9 @@ from sublarr.drivers.base import (
     TableProgress,
     find_tool,
     identity_columns,
-    private_file,
+    replaced_atomically,
     run_tool,
+    server_pool_options,
 )
 
 if TYPE_CHECKING:
@@ -98,11 +99,7 @@ class PostgresqlStorage(StorageDriver):
         s = self.settings
         return create_engine(
             self.url,
-            pool_size=int(s.db_pool_size),
-            max_overflow=int(s.db_pool_max_overflow),
-            pool_recycle=int(s.db_pool_recycle),
-            pool_pre_ping=True,
-            hide_parameters=True,  # bound values (secrets, tokens) never in error texts or logs
+            **server_pool_options(s),
             connect_args={"connect_timeout": int(s.db_connect_timeout), "application_name": "sublarr"},
         )
 
@@ -209,27 +206,18 @@ class PostgresqlStorage(StorageDriver):
         rows and reads the schema revisions (``pg_export_snapshot``), so the manifest describes
         exactly what the dump holds, even while the service keeps writing. ``progress``: the rows of
         each table as ``pg_dump --verbose`` finishes it (the counts come from the same snapshot)."""
-        from sublarr.core.backup import describe_connection, fsync_dir, fsync_file
+        from sublarr.core.backup import describe_connection
 
         pg_dump = find_tool("pg_dump", _CLIENT_TOOLS)
-        tmp = private_file(target.with_name(target.name + ".tmp"))
-        try:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-                with conn.begin():
-                    snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-                    revisions, rows = describe_connection(conn)
-                    command = [pg_dump, "--no-password", "--format=custom", f"--snapshot={snapshot}", f"--file={tmp}"]
-                    with _tool_progress(progress, "pg_dump: rows", rows) as on_line:
-                        run_tool(command + (["--verbose"] if on_line else []), client_environment(self.url),
-                                 "pg_dump", on_line=on_line)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        fsync_file(tmp)
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
+        with replaced_atomically(target) as tmp, self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+                revisions, rows = describe_connection(conn)
+                command = [pg_dump, "--no-password", "--format=custom", f"--snapshot={snapshot}", f"--file={tmp}"]
+                with _tool_progress(progress, "pg_dump: rows", rows) as on_line:
+                    run_tool(command + (["--verbose"] if on_line else []), client_environment(self.url),
+                             "pg_dump", on_line=on_line)
         return revisions, rows
 
     def restore(self, backup_file: Path, progress: Progress | None = None) -> None:

@@ -233,27 +233,27 @@ class RqQueue(QueueDriver):
 
     # -- reading --------------------------------------------------------------------------------
 
-    def get_job(self, job_id: str) -> JobInfo | None:
+    def _fetch(self, job_id: str) -> Any:
+        """The RQ job of this id, None when Redis knows none (call inside ``self._redis``)."""
         from rq.exceptions import NoSuchJobError
         from rq.job import Job
 
+        try:
+            return Job.fetch(job_id, connection=self._connection)
+        except NoSuchJobError:
+            return None
+
+    def get_job(self, job_id: str) -> JobInfo | None:
         with self._redis("cannot read the job"):
-            try:
-                job = Job.fetch(job_id, connection=self._connection)
-            except NoSuchJobError:
-                return None
-            return self._info(job)
+            job = self._fetch(job_id)
+            return None if job is None else self._info(job)
 
     def cancel_job(self, job_id: str) -> bool:
-        from rq.exceptions import InvalidJobOperation, NoSuchJobError
-        from rq.job import Job
+        from rq.exceptions import InvalidJobOperation
 
         with self._redis("job not cancelled"):
-            try:
-                job = Job.fetch(job_id, connection=self._connection)
-            except NoSuchJobError:
-                return False
-            if self._status(job) is not JobStatus.QUEUED:
+            job = self._fetch(job_id)
+            if job is None or self._status(job) is not JobStatus.QUEUED:
                 return False  # a running job is not interrupted; a finished one has nothing to cancel
             try:
                 job.cancel()
@@ -262,16 +262,12 @@ class RqQueue(QueueDriver):
         return True
 
     def retry_job(self, job_id: str) -> bool:
-        from rq.exceptions import InvalidJobOperation, NoSuchJobError
-        from rq.job import Job
+        from rq.exceptions import InvalidJobOperation
         from rq.registry import CanceledJobRegistry, FailedJobRegistry
 
         with self._redis("job not queued again"):
-            try:
-                job = Job.fetch(job_id, connection=self._connection)
-            except NoSuchJobError:
-                return False
-            if self._status(job) not in (JobStatus.FAILED, JobStatus.CANCELLED):
+            job = self._fetch(job_id)
+            if job is None or self._status(job) not in (JobStatus.FAILED, JobStatus.CANCELLED):
                 return False
             # A stopped job sits in the failed registry, a cancelled one in the cancelled registry;
             # requeue() moves it from there back onto its queue under the same id.

@@ -57,13 +57,7 @@ class CacheRepository(Repository):
     def clear_ffprobe_cache(self, file_path: str | None = None) -> None:
         """Delete one file's entry, or every entry when ``file_path`` is None or ``""``
         (legacy truthiness check kept)."""
-        if file_path is not None:
-            require_str("file_path", file_path)
-        statement = delete(ffprobe)
-        if file_path:
-            statement = statement.where(ffprobe.c.file_path == file_path)
-        with self.write() as conn:
-            conn.execute(statement)
+        self._delete_all_or_matching(ffprobe, "file_path", file_path)
 
     # -- episode history ------------------------------------------------------------------------
 

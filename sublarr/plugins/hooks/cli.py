@@ -39,6 +39,16 @@ def _existing(repo, kind: str, item_id: int) -> dict:
     return found
 
 
+def _delete(obj: Context, kind: str, item_id: int) -> None:
+    """``hooks delete`` and ``webhooks delete``: the item and its log entries (``kind``: hook or webhook)."""
+    repo = obj.boot().repo("hooks")
+    item = _existing(repo, kind, item_id)
+    if not (repo.delete_hook(item_id) if kind == "hook" else repo.delete_webhook(item_id)):
+        # deleted by someone else meanwhile
+        raise ArgumentError(f"no {'script hook' if kind == 'hook' else 'webhook'} with id {item_id}")
+    click.echo(f"{kind} {item_id} deleted: {item['name']} (and its log entries)")
+
+
 @click.group("hooks")
 def hooks_command() -> None:
     """Script hooks: list, add, delete, enable, disable, test."""
@@ -84,11 +94,7 @@ def add_hook(obj: Context, name: str, event: str, script: str, timeout_seconds: 
 @pass_context
 def delete_hook(obj: Context, hook_id: int) -> None:
     """Delete script hook HOOK_ID and its log entries."""
-    repo = obj.boot().repo("hooks")
-    hook = _existing(repo, "hook", hook_id)
-    if not repo.delete_hook(hook_id):
-        raise ArgumentError(f"no script hook with id {hook_id}")  # deleted by someone else meanwhile
-    click.echo(f"hook {hook_id} deleted: {hook['name']} (and its log entries)")
+    _delete(obj, "hook", hook_id)
 
 
 @hooks_command.command("enable")
@@ -214,11 +220,7 @@ def add_webhook(obj: Context, name: str, url: str, event: str, secret: str | Non
 @pass_context
 def delete_webhook(obj: Context, webhook_id: int) -> None:
     """Delete webhook WEBHOOK_ID and its log entries."""
-    repo = obj.boot().repo("hooks")
-    webhook = _existing(repo, "webhook", webhook_id)
-    if not repo.delete_webhook(webhook_id):
-        raise ArgumentError(f"no webhook with id {webhook_id}")  # deleted by someone else meanwhile
-    click.echo(f"webhook {webhook_id} deleted: {webhook['name']} (and its log entries)")
+    _delete(obj, "webhook", webhook_id)
 
 
 @webhooks_command.command("enable")

@@ -96,13 +96,7 @@ class ScoringRepository(Repository):
     def reset_scoring_weights(self, score_type: str | None = None) -> None:
         """Delete the overrides of ``score_type``, or all overrides when it is None or ``""``
         (legacy truthiness check kept)."""
-        if score_type is not None:
-            require_str("score_type", score_type)
-        statement = delete(weights)
-        if score_type:
-            statement = statement.where(weights.c.score_type == score_type)
-        with self.write() as conn:
-            conn.execute(statement)
+        self._delete_all_or_matching(weights, "score_type", score_type)
 
     # -- provider modifiers ---------------------------------------------------------------------
 

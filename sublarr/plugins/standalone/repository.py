@@ -72,6 +72,19 @@ def _row(conn: Connection, table: Table, column: str, value: Any) -> dict | None
     return dict(found) if found is not None else None
 
 
+def _media_values(title: str, year: int | None, tmdb_id: int | None, imdb_id: str, poster_url: str,
+                  metadata_source: str) -> dict[str, Any]:
+    """The checked columns a series and a movie share (one rule each for both)."""
+    return {
+        "title": require_str("title", title),
+        "year": require_int("year", year, nullable=True),
+        "tmdb_id": require_int("tmdb_id", tmdb_id, nullable=True),
+        "imdb_id": require_str("imdb_id", imdb_id),
+        "poster_url": require_str("poster_url", poster_url),
+        "metadata_source": require_str("metadata_source", metadata_source),
+    }
+
+
 def _upsert_id(storage: StorageDriver, conn: Connection, table: Table, values: Mapping[str, Any], key: str) -> int:
     """Overwrite every given column of the row with this ``key`` value, or insert it; returns the id.
 
@@ -183,18 +196,13 @@ class StandaloneRepository(Repository):
                                  metadata_source: str = "") -> int:
         """Insert or overwrite the series of ``folder_path``; returns its id (legacy shape)."""
         values = {
-            "title": require_str("title", title),
-            "year": require_int("year", year, nullable=True),
+            **_media_values(title, year, tmdb_id, imdb_id, poster_url, metadata_source),
             "folder_path": require_str("folder_path", folder_path, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
-            "tmdb_id": require_int("tmdb_id", tmdb_id, nullable=True),
             "tvdb_id": require_int("tvdb_id", tvdb_id, nullable=True),
             "anilist_id": require_int("anilist_id", anilist_id, nullable=True),
-            "imdb_id": require_str("imdb_id", imdb_id),
-            "poster_url": require_str("poster_url", poster_url),
             "is_anime": require_flag("is_anime", is_anime),
             "episode_count": require_int("episode_count", episode_count, minimum=0),
             "season_count": require_int("season_count", season_count, minimum=0),
-            "metadata_source": require_str("metadata_source", metadata_source),
         }
         with self.write() as conn:
             return _upsert_id(self.storage, conn, series, values, key="folder_path")
@@ -224,13 +232,8 @@ class StandaloneRepository(Repository):
                                 metadata_source: str = "") -> int:
         """Insert or overwrite the movie of ``file_path``; returns its id (legacy shape)."""
         values = {
-            "title": require_str("title", title),
-            "year": require_int("year", year, nullable=True),
+            **_media_values(title, year, tmdb_id, imdb_id, poster_url, metadata_source),
             "file_path": require_str("file_path", file_path, allow_empty=False, max_bytes=MAX_INDEXED_BYTES),
-            "tmdb_id": require_int("tmdb_id", tmdb_id, nullable=True),
-            "imdb_id": require_str("imdb_id", imdb_id),
-            "poster_url": require_str("poster_url", poster_url),
-            "metadata_source": require_str("metadata_source", metadata_source),
         }
         with self.write() as conn:
             return _upsert_id(self.storage, conn, movies, values, key="file_path")

@@ -47,8 +47,12 @@ _PRESET_FIELDS: dict[str, Check] = {
 
 
 def _given(rules: dict[str, Check], what: str, **fields: Any) -> dict[str, Any]:
-    """The checked values of the fields that are not None (the legacy "only what is given")."""
-    return clean_fields(what, rules, {name: value for name, value in fields.items() if value is not None})
+    """The checked values of the fields that are not None (the legacy "only what is given"), with
+    ``updated_at`` now; {} when none is given."""
+    values = clean_fields(what, rules, {name: value for name, value in fields.items() if value is not None})
+    if values:
+        values["updated_at"] = now_iso()
+    return values
 
 
 @contextmanager
@@ -151,7 +155,6 @@ class TranslationRepository(Repository):
                         notes=notes)
         if not values:
             return False
-        values["updated_at"] = now_iso()
         with self.write() as conn:
             return conn.execute(update(glossary).where(glossary.c.id == entry_id).values(**values)).rowcount > 0
 
@@ -236,7 +239,6 @@ class TranslationRepository(Repository):
                         is_default=is_default)
         if not values:
             return False
-        values["updated_at"] = now_iso()
         with _preset_name_free(values.get("name")), self.write() as conn:
             if values.get("is_default"):
                 self._lock_presets(conn)

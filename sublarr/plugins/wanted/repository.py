@@ -166,7 +166,7 @@ class WantedRepository(Repository):
         lookup and the identity migration treat NULL.
         """
         arguments = locals()  # exactly the item fields (plus self), with their defaults applied
-        return self.upsert_wanted_items([{name: arguments[name] for name in _ITEM_FIELDS}])[0]
+        return self.upsert_wanted_items([{name: arguments[name] for name in _FIELD_NAMES}])[0]
 
     def upsert_wanted_items(self, items: Sequence[Mapping[str, Any]]) -> list[int]:
         """Upsert many items (a library scan) in one transaction; ids in input order.
@@ -369,19 +369,72 @@ class WantedRepository(Repository):
     get_wanted_items_for_cleanup = cleanup_wanted_items
 
 
-# An item dict of upsert_wanted_items has the parameters of upsert_wanted_item, with its defaults.
-_ITEM_PARAMETERS = list(inspect.signature(WantedRepository.upsert_wanted_item).parameters.values())[1:]
-_ITEM_FIELDS = tuple(p.name for p in _ITEM_PARAMETERS)
-_ITEM_KEYS = frozenset(_ITEM_FIELDS)
-_ITEM_DEFAULTS = {p.name: p.default for p in _ITEM_PARAMETERS if p.default is not inspect.Parameter.empty}
-_ITEM_VALUES = operator.itemgetter(
-    "item_type", "sonarr_series_id", "sonarr_episode_id", "radarr_movie_id", "title", "season_episode",
-    "file_path", "existing_sub", "missing_languages", "upgrade_candidate", "current_score", "target_language",
-    "instance_name", "standalone_series_id", "standalone_movie_id", "subtitle_type")
-_TEXT_FIELDS = ("title", "season_episode", "file_path", "existing_sub", "target_language", "instance_name",
-                "subtitle_type")
-_ID_FIELDS = ("sonarr_series_id", "sonarr_episode_id", "radarr_movie_id", "standalone_series_id",
-              "standalone_movie_id")
+@dataclass(frozen=True)
+class _Field:
+    """One field of a wanted item as ``upsert_wanted_item`` takes it (an item dict of
+    ``upsert_wanted_items`` has the same keys): its name, its kind (the check it gets), its
+    default (``_REQUIRED``: none), and for a text field what a None stands for (the legacy lookup
+    and the identity migration read NULL as this), if it may be None at all."""
+
+    name: str
+    kind: str  # "item_type" | "text" | "id" (int or None) | "languages" | "flag" | "int"
+    default: Any
+    none_means: str | None = None
+
+
+_REQUIRED = inspect.Parameter.empty
+
+# The item's fields, declared once, in the order of upsert_wanted_item's parameters (checked below).
+# Each is a column of the same name that the upsert writes (UPSERT_COLUMNS); the upsert adds
+# status, added_at and updated_at, and an update on conflict keeps what _SET_ON_CONFLICT leaves out.
+ITEM_FIELDS = (
+    _Field("item_type", "item_type", _REQUIRED),
+    _Field("file_path", "text", _REQUIRED),
+    _Field("title", "text", ""),
+    _Field("season_episode", "text", ""),
+    _Field("existing_sub", "text", ""),
+    _Field("missing_languages", "languages", None),
+    _Field("sonarr_series_id", "id", None),
+    _Field("sonarr_episode_id", "id", None),
+    _Field("radarr_movie_id", "id", None),
+    _Field("standalone_series_id", "id", None),
+    _Field("standalone_movie_id", "id", None),
+    _Field("upgrade_candidate", "flag", False),
+    _Field("current_score", "int", 0),
+    _Field("target_language", "text", "", none_means=""),
+    _Field("instance_name", "text", ""),
+    _Field("subtitle_type", "text", "full", none_means="full"),
+)
+_SET_BY_UPSERT = ("status", "added_at", "updated_at")
+
+
+def _check_declaration(function: Any, fields: Sequence[_Field]) -> None:
+    """``function``'s parameters (after self) are exactly ``fields``: names, order and defaults, and
+    the fields with the upsert's own columns are exactly the columns it writes. RuntimeError if not,
+    at import: the signature (a real ``def``, for readers and tools) cannot drift from the fields."""
+    parameters = [(p.name, p.default) for p in list(inspect.signature(function).parameters.values())[1:]]
+    declared = [(f.name, f.default) for f in fields]
+    if parameters != declared:
+        raise RuntimeError(f"{function.__qualname__} takes {parameters}, but the wanted item's fields are {declared}")
+    if sorted([*(f.name for f in fields), *_SET_BY_UPSERT]) != sorted(UPSERT_COLUMNS):
+        raise RuntimeError(f"the wanted item's fields do not match the upserted columns {UPSERT_COLUMNS}")
+
+
+_check_declaration(WantedRepository.upsert_wanted_item, ITEM_FIELDS)
+
+_FIELD_NAMES = tuple(f.name for f in ITEM_FIELDS)
+_ITEM_KEYS = frozenset(_FIELD_NAMES)
+_ITEM_DEFAULTS = {f.name: f.default for f in ITEM_FIELDS if f.default is not _REQUIRED}
+_REQUIRED_FIELDS = tuple(f.name for f in ITEM_FIELDS if f.default is _REQUIRED)
+_REQUIRED_KEYS = frozenset(_REQUIRED_FIELDS)
+_NONE_MEANS = {f.name: f.none_means for f in ITEM_FIELDS if f.none_means is not None}
+# Checked in column order (the first bad one is named).
+_KINDS = {f.name: f.kind for f in ITEM_FIELDS}
+_TEXT_FIELDS = tuple(n for n in UPSERT_COLUMNS if _KINDS.get(n) == "text")
+_ID_FIELDS = tuple(n for n in UPSERT_COLUMNS if _KINDS.get(n) == "id")
+_TEXTS = operator.itemgetter(*_TEXT_FIELDS)
+_IDS = operator.itemgetter(*_ID_FIELDS)
+_ROW = operator.itemgetter(*UPSERT_COLUMNS)  # an item dict (with the upsert's own columns) as a row
 _languages_json: dict[tuple, str] = {}  # a scan repeats a handful of language lists 10^5 times
 
 
@@ -396,17 +449,14 @@ def _item_row(item: Mapping[str, Any], now: str) -> tuple:
             raise ValueError(f"must be a dict, got {type(item).__name__}")
         item = dict(item)
     if not item.keys() <= _ITEM_KEYS:
-        check_fields(_ITEM_FIELDS, item, "wanted item")
-    if "item_type" not in item or "file_path" not in item:
-        raise ValueError("item_type and file_path are required")
-    (item_type, series_id, episode_id, movie_id, title, season_episode, file_path, existing_sub, languages,
-     upgrade, score, language, instance, standalone_series_id, standalone_movie_id,
-     kind) = _ITEM_VALUES({**_ITEM_DEFAULTS, **item})
-    if language is None:
-        language = ""
-    if kind is None:
-        kind = "full"
-    texts = (title, season_episode, file_path, existing_sub, language, instance, kind)
+        check_fields(_FIELD_NAMES, item, "wanted item")
+    if not item.keys() >= _REQUIRED_KEYS:
+        raise ValueError(f"{' and '.join(_REQUIRED_FIELDS)} are required")
+    values = {**_ITEM_DEFAULTS, **item}
+    for name in _NONE_MEANS:
+        if values[name] is None:
+            values[name] = _NONE_MEANS[name]
+    texts = _TEXTS(values)
     try:
         joined = "".join(texts)
     except TypeError:
@@ -414,6 +464,7 @@ def _item_row(item: Mapping[str, Any], now: str) -> tuple:
         raise ValueError(f"{bad} must be a string") from None
     if "\x00" in joined:
         raise ValueError("text fields must not contain NUL characters")
+    file_path, language, kind = values["file_path"], values["target_language"], values["subtitle_type"]
     if not file_path or not kind:
         raise ValueError("file_path and subtitle_type must not be empty")
     if len(file_path) + len(language) + len(kind) > MAX_INDEXED_BYTES // 4:  # indexed: cap the UTF-8 size
@@ -421,14 +472,16 @@ def _item_row(item: Mapping[str, Any], now: str) -> tuple:
             require_str(name, value, max_bytes=MAX_INDEXED_BYTES)
         require_str("file_path + target_language + subtitle_type", file_path + language + kind,
                     max_bytes=MAX_COMPOSITE_KEY_BYTES)
-    for name, value in zip(_ID_FIELDS, (series_id, episode_id, movie_id, standalone_series_id, standalone_movie_id)):
+    for name, value in zip(_ID_FIELDS, _IDS(values)):
         if value is not None:
             require_int(name, value)
-    return (
-        _item_type(item_type), series_id, episode_id, movie_id, title, season_episode, file_path, existing_sub,
-        _missing_languages(languages), "wanted", now, now, require_flag("upgrade_candidate", upgrade),
-        require_int("current_score", score), language, instance, standalone_series_id, standalone_movie_id, kind,
-    )
+    values["item_type"] = _item_type(values["item_type"])
+    values["missing_languages"] = _missing_languages(values["missing_languages"])
+    values["upgrade_candidate"] = require_flag("upgrade_candidate", values["upgrade_candidate"])
+    values["current_score"] = require_int("current_score", values["current_score"])
+    values["status"] = "wanted"
+    values["added_at"] = values["updated_at"] = now
+    return _ROW(values)
 
 
 def _missing_languages(languages: Any) -> str:
