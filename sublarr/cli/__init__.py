@@ -12,19 +12,28 @@ Plugins add sub-commands through the ``sublarr_cli`` hook.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
 
 from sublarr import __version__
-from sublarr.cli import catalog, db, jobs, service, status
 from sublarr.cli.api import Context
 from sublarr.cli.logs import log_to_file, setup_logging
 from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.secrets import first_line, scrub
 
 _CONFIGURATION = "sublarr.configuration"  # ctx.meta key: the configuration loaded to add plugin commands
+
+# The built-in commands, imported when first asked for: `sublarr status` then loads neither the
+# backup/copy machinery of `db` nor the service of `run` (`sublarr --help` lists, and so imports, them all).
+_BUILTIN_COMMANDS = {
+    "status": "sublarr.cli.status:status", "config": "sublarr.cli.catalog:config",
+    "plugins": "sublarr.cli.catalog:plugins", "events": "sublarr.cli.catalog:events",
+    "run": "sublarr.cli.service:run", "worker": "sublarr.cli.service:worker",
+    "db": "sublarr.cli.db:db", "jobs": "sublarr.cli.jobs:jobs",
+}
 
 
 class SublarrGroup(click.Group):
@@ -50,11 +59,16 @@ class SublarrGroup(click.Group):
 
     def list_commands(self, ctx):
         self._add_plugin_commands(ctx)
-        return super().list_commands(ctx)
+        return sorted(set(super().list_commands(ctx)) | _BUILTIN_COMMANDS.keys())
 
     def get_command(self, ctx, name):
         self._add_plugin_commands(ctx)
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)  # a plugin's command of the same name wins, as before
+        if command is None and name in _BUILTIN_COMMANDS:
+            module, attr = _BUILTIN_COMMANDS[name].split(":")
+            command = getattr(importlib.import_module(module), attr)
+            self.add_command(command)
+        return command
 
 
 @click.group(cls=SublarrGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,11 +82,6 @@ def cli(ctx: click.Context, settings_files: tuple[str, ...]) -> None:
     log_to_file(configuration.settings if configuration is not None else None)
     ctx.obj = Context(settings_files, configuration)
     ctx.call_on_close(ctx.obj.close)
-
-
-for _command in (status.status, catalog.config, catalog.plugins, catalog.events, service.run, service.worker,
-                 db.db, jobs.jobs):
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -176,10 +176,13 @@ class Kernel:
     def row_counts(self) -> dict[str, int]:
         counts = {}
         with self.engine.execution_options(**self.storage.read_options()).connect() as conn:
+            # plain text: compiling 29 select(count()) constructs (once per process, on every
+            # `sublarr status`) cost more than running them
+            quote = conn.dialect.identifier_preparer.format_table
             for domain in self.domains.values():
                 for table in domain.tables:
                     try:
-                        counts[table.name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
+                        counts[table.name] = conn.execute(text(f"SELECT count(*) FROM {quote(table)}")).scalar_one()
                     except Exception:
                         counts[table.name] = -1
                         conn.rollback()

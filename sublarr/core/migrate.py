@@ -19,7 +19,9 @@ repaired the schema (``sublarr db resolve DOMAIN``).
 from __future__ import annotations
 
 import ast
+import contextlib
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -402,9 +404,25 @@ def static_heads(folder: Path) -> tuple[str, ...] | None:
     return tuple(sorted(revisions - parents))
 
 
+# the first top-level ``def``/``class``/decorator: in a revision file, the upgrade() and downgrade() bodies
+_FIRST_DEFINITION = re.compile(rb"^(?:def |async def |class |@)", re.MULTILINE)
+
+
 def _literals(path: Path, names: tuple[str, ...]) -> dict[str, object]:
+    source = path.read_bytes()
+    # Parsing the whole file is most of the cost (the operations of upgrade/downgrade); the head of
+    # the file, before the first top-level definition, is parsed alone when it is a complete module
+    # by itself (else SyntaxError: a cut inside a string or a bracket) and the rest never names
+    # what is looked for (else it might rebind it): the same answer as the whole file's, cheaper.
+    cut = _FIRST_DEFINITION.search(source)
+    tree = None
+    if cut is not None and not any(name.encode() in source[cut.start():] for name in names):
+        with contextlib.suppress(SyntaxError):
+            tree = ast.parse(source[:cut.start()], filename=str(path))
+    if tree is None:
+        tree = ast.parse(source, filename=str(path))
     found: dict[str, object] = {}
-    for node in ast.parse(path.read_bytes(), filename=str(path)).body:
+    for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:

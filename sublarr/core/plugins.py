@@ -109,16 +109,16 @@ def _version_ok(requires: str) -> str | None:
 
 @functools.cache
 def _expected_items() -> dict[str, tuple[type, bool]]:
-    """hook -> (class of the list items, whether the items are subclasses rather than instances)."""
-    from prometheus_client.metrics_core import Metric
-
+    """hook -> (class of the list items, whether the items are subclasses rather than instances).
+    Without ``sublarr_metrics``, whose class :func:`result_problem` imports only when that hook is
+    called (at a scrape): a process that never serves /metrics never imports prometheus_client."""
     from sublarr.core.domain import Domain
     from sublarr.core.events import EventType
     from sublarr.core.settings import Setting
     from sublarr.drivers.base import CacheDriver, QueueDriver, StorageDriver
 
     return {
-        "sublarr_settings": (Setting, False), "sublarr_domains": (Domain, False), "sublarr_metrics": (Metric, False),
+        "sublarr_settings": (Setting, False), "sublarr_domains": (Domain, False),
         "sublarr_events": (EventType, False), "sublarr_storage_drivers": (StorageDriver, True),
         "sublarr_cache_drivers": (CacheDriver, True), "sublarr_queue_drivers": (QueueDriver, True),
     }
@@ -126,7 +126,12 @@ def _expected_items() -> dict[str, tuple[type, bool]]:
 
 def result_problem(hook: str, result: Any) -> str | None:
     """Why ``result`` is no usable return value of ``hook`` (None when it is one)."""
-    expected = _expected_items().get(hook)
+    if hook == "sublarr_metrics":
+        from prometheus_client.metrics_core import Metric
+
+        expected: tuple[type, bool] | None = (Metric, False)
+    else:
+        expected = _expected_items().get(hook)
     if expected is None or result is None:
         return None
     kind, subclass = expected

@@ -46,6 +46,24 @@ def test_status_on_the_embedded_default(tmp_path):
     assert re.search(r"memory-cache\s+0\.1\.0\s+built-in\s+loaded", out)
 
 
+def test_status_imports_only_what_it_uses(tmp_path):
+    """`sublarr status` loads neither the metrics library (imported at a scrape) nor the service, the
+    backup/copy commands or Alembic (an up-to-date database needs none); `--help` still lists them all."""
+    code = ("import sys; from sublarr.cli import main\n"
+            "try:\n    main(['status'])\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prometheus_client', 'waitress', 'alembic')"
+            " or m in ('sublarr.cli.data', 'sublarr.cli.db', 'sublarr.cli.service', 'sublarr.core.transfer')))")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SUBLARR_")}
+    for _ in range(2):  # the first run creates and migrates the database (Alembic), the second only looks
+        result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=base, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    listed = sublarr("--help", cwd=tmp_path)
+    for command in ("status", "config", "plugins", "events", "run", "worker", "db", "jobs"):
+        assert re.search(rf"^  {command} ", listed.stdout, re.MULTILINE), (command, listed.stdout)
+
+
 def test_status_json(tmp_path):
     result = sublarr("status", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -50,6 +50,21 @@ def test_heads_fall_back_to_alembic_when_a_file_computes_them(tmp_path):
     assert static_heads(tmp_path) == ("b2",)
 
 
+def test_heads_read_from_the_head_of_a_file_only_when_the_rest_cannot_change_them(tmp_path):
+    """The literals are read from the part before the first top-level definition; a rest that
+    rebinds them, or a cut inside a string, makes the whole file count."""
+    (tmp_path / "0001_a.py").write_text("revision = 'a1'\ndown_revision = None\n"
+                                        "def upgrade(): pass\ndef downgrade(): pass\n")
+    (tmp_path / "0002_b.py").write_text("revision = 'b1'\ndown_revision = 'a1'\n"
+                                        "def upgrade(): pass\nrevision = 'b2'\n")
+    assert static_heads(tmp_path) == ("b2",)
+    (tmp_path / "0002_b.py").write_text('NOTE = """\ndef looks_like_code(): pass\n"""\nrevision = "b3"\n'
+                                        "down_revision = 'a1'\ndef upgrade(): pass\n")
+    assert static_heads(tmp_path) == ("b3",)
+    (tmp_path / "0002_b.py").write_text("revision = 'b4'\ndown_revision = 'a1'\n@decorated\ndef upgrade(): pass\n")
+    assert static_heads(tmp_path) == ("b4",)
+
+
 UP_TO_DATE_BOOT = textwrap.dedent("""
     import sys
     from sublarr import Kernel

@@ -15,7 +15,6 @@ import threading
 import weakref
 from collections import Counter
 
-from prometheus_client.core import CounterMetricFamily
 from sqlalchemy import and_, case, func, select
 
 from sublarr.core.hookspecs import hookimpl
@@ -61,6 +60,8 @@ _counts_lock = threading.Lock()
 
 @hookimpl
 def sublarr_metrics(kernel):
+    from prometheus_client.core import CounterMetricFamily  # at scrape time: `sublarr status` never loads it
+
     with _counts_lock:
         counts = _counts.setdefault(kernel, DeliveryCounts())
     with kernel.repo("hooks").read() as conn:

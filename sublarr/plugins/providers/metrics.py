@@ -5,13 +5,14 @@ Bounded: ``provider_stats`` holds one row per provider (a handful), read whole.
 
 from __future__ import annotations
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
 from sublarr.core.hookspecs import hookimpl
 
 
 @hookimpl
 def sublarr_metrics(kernel):
+    # at scrape time: `sublarr status` never loads prometheus_client
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
     repo = kernel.repo("providers")
     rows = repo.get_all_provider_stats()
     disabled = {row["provider_name"] for row in repo.get_disabled_providers()}

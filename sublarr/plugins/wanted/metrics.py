@@ -6,7 +6,6 @@ index alone, never the rows). Measured on 100,000 items: see the commit that add
 
 from __future__ import annotations
 
-from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from sublarr.core.hookspecs import hookimpl
@@ -17,6 +16,8 @@ from .repository import STATUSES
 
 @hookimpl
 def sublarr_metrics(kernel):
+    from prometheus_client.core import GaugeMetricFamily  # at scrape time: `sublarr status` never loads it
+
     status = WantedItem.__table__.c.status
     with kernel.repo("wanted").read() as conn:
         counts = dict(conn.execute(select(status, func.count()).group_by(status)).all())
