@@ -65,7 +65,7 @@ def _json_list(text: str | None, fallback: list) -> list:
         return list(fallback)
 
 
-def _to_profile(row: Mapping[str, Any]) -> dict:
+def _to_profile(row: Mapping[Any, Any]) -> dict:
     """The legacy ``_row_to_profile``: columns in table order, ``is_default`` as bool, the JSON
     columns replaced by parsed lists appended at the end (legacy key order); a NULL
     ``translation_backend``/``forced_preference`` (old rows) reads as its default."""
