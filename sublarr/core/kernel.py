@@ -157,7 +157,8 @@ class Kernel:
         """
         repo = self._repo(name)
         if kind is not None and not isinstance(repo, kind):
-            raise TypeError(f"the repository of domain {name!r} is a {type(repo).__name__}, not a {kind.__name__}")
+            raise TypeError(f"the repository of domain {name!r} is a {type(repo).__name__}, "
+                            f"not a {kind.__name__}")
         return repo
 
     def _repo(self, name: str) -> Repository:

@@ -74,8 +74,8 @@ def add_hook(obj: Context, name: str, event: str, script: str, timeout_seconds: 
         path = validate_script_path(script, kernel.settings.hooks_dir)
     except ScriptRefused as exc:
         raise click.BadParameter(str(exc), param_hint="SCRIPT") from None
-    hook = kernel.repo("hooks", HookRepository).create_hook(name, event, str(path), timeout_seconds=timeout_seconds,
-                                            enabled=not disabled)
+    hook = kernel.repo("hooks", HookRepository).create_hook(
+        name, event, str(path), timeout_seconds=timeout_seconds, enabled=not disabled)
     click.echo(f"hook {hook['id']} added: {name} runs {path} on {event}")
 
 
@@ -196,8 +196,9 @@ def add_webhook(obj: Context, name: str, url: str, event: str, secret: str | Non
     _check_event(kernel, event, wildcard=True)
     signing = generate_secret() if generate else secret or ""
     try:
-        webhook = kernel.repo("hooks", HookRepository).create_webhook(name, event, url, secret=signing, retry_count=retry_count,
-                                                      timeout_seconds=timeout_seconds, enabled=not disabled)
+        webhook = kernel.repo("hooks", HookRepository).create_webhook(
+            name, event, url, secret=signing, retry_count=retry_count, timeout_seconds=timeout_seconds,
+            enabled=not disabled)
     except ValueError as exc:  # the URL guard (or a bad name): the same message a delivery would log
         raise ArgumentError(scrub(str(exc))) from None
     shown = mask_webhook(webhook)

@@ -107,8 +107,9 @@ def _enqueue(kernel: Kernel, kind: str, target_id: int, event: str, job: Callabl
     except Exception as exc:  # e.g. Redis down: the RQ queue fails closed rather than drop the job
         error = f"not delivered: the job could not be queued ({scrub(str(exc)) or type(exc).__name__})"
         log.error("%s %s on %s: %s", kind, target_id, event, error)
-        kernel.repo("hooks", HookRepository).create_hook_log(**{f"{kind}_id": target_id}, event_name=event, success=False,
-                                             hook_type="script" if kind == "hook" else "webhook", error=error)
+        kernel.repo("hooks", HookRepository).create_hook_log(
+            **{f"{kind}_id": target_id}, event_name=event, success=False,
+            hook_type="script" if kind == "hook" else "webhook", error=error)
 
 
 # -- the jobs (module-level functions: the RQ driver enqueues them by name) ----------------------------
