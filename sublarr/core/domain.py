@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Select, Table, and_, case, delete, func, or_, select
 from sqlalchemy.engine import Connection, Engine
@@ -64,6 +64,9 @@ class Domain:
         if isinstance(self.repository, Mapping):
             return self.repository.get(storage_name) or self.repository.get("*")
         return self.repository
+
+
+_R = TypeVar("_R", bound="Repository")
 
 
 class Repository:
@@ -121,8 +124,14 @@ class Repository:
                 _current_read.reset(token)
                 conn.rollback()
 
-    def repo(self, name: str) -> Repository:
-        return self.kernel.repo(name)
+    @overload
+    def repo(self, name: str) -> Repository: ...
+    @overload
+    def repo(self, name: str, kind: type[_R]) -> _R: ...
+
+    def repo(self, name: str, kind: type[Repository] | None = None) -> Repository:
+        """Domain ``name``'s repository (see ``Kernel.repo``; ``kind`` types and checks it)."""
+        return self.kernel.repo(name) if kind is None else self.kernel.repo(name, kind)
 
     def _delete_all_or_matching(self, table: Table, column: str, value: str | None) -> int:
         """Delete the rows of ``table`` whose ``column`` is ``value``, or every row when ``value`` is

@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     stale = 0
     for package, domain in builtin():
         path = target(package)
+        if not isinstance(domain.repository, type):  # a per-storage mapping has no one signature to render
+            raise TypeError(f"domain {domain.name!r} has one repository per storage; "
+                            "functions.py needs one class")
         text = render(domain.name, domain.repository)
         if not path.exists() or path.read_text() != text:
             stale += 1

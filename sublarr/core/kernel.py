@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -31,6 +31,8 @@ from sublarr.core.plugins import Plugins
 from sublarr.core.secrets import first_line, mask_url
 from sublarr.core.settings import Settings
 from sublarr.drivers.base import CacheDriver, Create, QueueDriver, StorageDriver
+
+R = TypeVar("R", bound=Repository)
 
 log = logging.getLogger("sublarr.kernel")
 
@@ -142,8 +144,24 @@ class Kernel:
         with self.storage.write_lock(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
-    def repo(self, name: str) -> Repository:
-        """The repository domain ``name`` registered for the active storage driver."""
+    @overload
+    def repo(self, name: str) -> Repository: ...
+    @overload
+    def repo(self, name: str, kind: type[R]) -> R: ...
+
+    def repo(self, name: str, kind: type[Repository] | None = None) -> Repository:
+        """The repository domain ``name`` registered for the active storage driver.
+
+        ``kind``, when given, is the repository class the caller expects (``repo("hooks", HookRepository)``):
+        type checkers then see that class's methods, and a mismatch raises ``TypeError``.
+        """
+        repo = self._repo(name)
+        if kind is not None and not isinstance(repo, kind):
+            raise TypeError(f"the repository of domain {name!r} is a {type(repo).__name__}, "
+                            f"not a {kind.__name__}")
+        return repo
+
+    def _repo(self, name: str) -> Repository:
         repo = self._repos.get(name)
         if repo is not None:
             return repo

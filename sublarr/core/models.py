@@ -6,7 +6,9 @@ One MetaData with a naming convention, so every constraint and index has a stabl
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from typing import ClassVar
+
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -20,3 +22,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model here is declared with columns, so its __table__ is a Table, not the wider
+    # FromClause DeclarativeBase declares (which has no .name/.insert()/.c typed as columns).
+    # Annotation only: it tells type checkers, SQLAlchemy skips ClassVar dunders.
+    __table__: ClassVar[Table]

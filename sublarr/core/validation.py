@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from sublarr.core.timeutil import iso_in
 
@@ -46,6 +46,12 @@ def check_text(name: str, value: str) -> str:
     return value
 
 
+@overload
+def require_str(name: str, value: Any, allow_empty: bool = True, *, max_bytes: int | None = None,
+                nullable: Literal[False] = False, strip: bool = False) -> str: ...
+@overload
+def require_str(name: str, value: Any, allow_empty: bool = True, *, max_bytes: int | None = None,
+                nullable: bool, strip: bool = False) -> str | None: ...
 def require_str(name: str, value: Any, allow_empty: bool = True, *, max_bytes: int | None = None,
                 nullable: bool = False, strip: bool = False) -> str | None:
     """A string without NUL characters or lone surrogates, of at most ``max_bytes`` in UTF-8;
@@ -94,6 +100,12 @@ def require_flag(name: str, value: Any) -> int:
     raise ValueError(f"{name} must be True or False (or 1 or 0), got {value!r}")
 
 
+@overload
+def require_int(name: str, value: Any, minimum: int | None = None, nullable: Literal[False] = False,
+                bits: int = 32) -> int: ...
+@overload
+def require_int(name: str, value: Any, minimum: int | None = None, *, nullable: bool,
+                bits: int = 32) -> int | None: ...
 def require_int(name: str, value: Any, minimum: int | None = None, nullable: bool = False,
                 bits: int = 32) -> int | None:
     """An int (not a bool) that fits the column: the legacy INTEGER columns are 32-bit on
@@ -120,6 +132,10 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+@overload
+def require_number(name: str, value: Any, nullable: Literal[False] = False) -> float: ...
+@overload
+def require_number(name: str, value: Any, nullable: bool) -> float | None: ...
 def require_number(name: str, value: Any, nullable: bool = False) -> float | None:
     """A finite number (int or float, not bool) for a REAL column: NaN would be stored as NULL by
     SQLite and as 'NaN' by PostgreSQL, and never compare equal."""
@@ -131,6 +147,10 @@ def require_number(name: str, value: Any, nullable: bool = False) -> float | Non
     return number
 
 
+@overload
+def require_amount(name: str, value: Any, nullable: Literal[False] = False) -> float: ...
+@overload
+def require_amount(name: str, value: Any, nullable: bool) -> float | None: ...
 def require_amount(name: str, value: Any, nullable: bool = False) -> float | None:
     """A finite number >= 0 (int or float, not bool): a duration, a size, a response time."""
     if value is None and nullable:

@@ -269,7 +269,7 @@ def _drop_index(drop, compiler, **kw):
 
 
 def _learn_types(conn: Connection, index: sa.Index | sa.Constraint) -> None:
-    found = dict(conn.execute(text(
+    found: dict[str, str] = dict(conn.execute(text(
         "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
         "AND TABLE_NAME = :t"), {"t": index.table.name}).all())
     for column in index.columns:

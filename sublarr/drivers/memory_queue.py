@@ -30,7 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from sublarr.core.errors import QueueUnavailable
 from sublarr.core.timeutil import fmt
@@ -87,6 +87,10 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+@overload
+def _iso(moment: float) -> str: ...
+@overload
+def _iso(moment: float | None) -> str | None: ...
 def _iso(moment: float | None) -> str | None:
     """A ``time.time()`` value in the kernel's timestamp format (``timeutil.now_iso``'s)."""
     return None if moment is None else fmt(datetime.fromtimestamp(moment, timezone.utc))

@@ -302,10 +302,10 @@ class RqQueue(QueueDriver):
                 found += self.active_jobs()
             if wanted in (None, JobStatus.FAILED):
                 found += self.failed_jobs(limit)
-            for kind, registry in ((JobStatus.COMPLETED, FinishedJobRegistry),
-                                   (JobStatus.CANCELLED, CanceledJobRegistry)):
+            for kind, ended in ((JobStatus.COMPLETED, FinishedJobRegistry),
+                                (JobStatus.CANCELLED, CanceledJobRegistry)):
                 if wanted in (None, kind):
-                    found += self._infos(self._newest_ids(registry(queue=self._queue).key, limit))
+                    found += self._infos(self._newest_ids(ended(queue=self._queue).key, limit))
         unique = {job.id: job for job in found}.values()
         return newest_first((job for job in unique if wanted is None or job.status is wanted), limit)
 
@@ -545,7 +545,10 @@ def _worker_class(kind: str) -> type:
 
     unreachable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
-    class StoppableWorker:
+    # A mixin placed before RQ's worker class (see the end): type checkers see Worker as its base.
+    _Mixin = Worker if TYPE_CHECKING else object
+
+    class StoppableWorker(_Mixin):  # type: ignore[valid-type,misc]
         # While Redis is down, RQ retries with exponential backoff; keep each wait short so
         # that stop() is looked at often.
         max_connection_wait_time = 5.0

@@ -176,6 +176,15 @@ def test_repo_of_unknown_domain(kernel):
     assert kernel.repo("config") is kernel.repo("config")
 
 
+def test_repo_typed_by_kind(kernel):
+    from sublarr.plugins.config.repository import ConfigRepository
+    from sublarr.plugins.wanted.repository import WantedRepository
+
+    assert kernel.repo("config", ConfigRepository) is kernel.repo("config")
+    with pytest.raises(TypeError, match="ConfigRepository, not a WantedRepository"):
+        kernel.repo("config", WantedRepository)
+
+
 class Listener:
     def __init__(self):
         self.seen = []

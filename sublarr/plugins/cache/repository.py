@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import logging
 import ntpath
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import delete, func, select, update
 
@@ -12,6 +12,10 @@ from sublarr.core.timeutil import now_iso, parse, utcnow
 from sublarr.core.validation import require_number, time_ago
 
 from .models import AnidbMapping, FfprobeCache
+
+if TYPE_CHECKING:  # type-only: the other domain is reached through kernel.repo(), never imported
+    from sublarr.plugins.jobs.repository import JobsRepository
+    from sublarr.plugins.providers.repository import ProvidersRepository
 
 log = logging.getLogger("sublarr.plugins.cache")
 
@@ -23,6 +27,14 @@ HISTORY_LIMIT = 50  # entries of get_episode_history, and rows read from each so
 
 class CacheRepository(Repository):
     """ffprobe results, AniDB mappings, episode history and the provider-cache front."""
+
+    def _providers(self) -> ProvidersRepository:
+        """The providers domain's repository (a declared requirement), typed for checkers."""
+        return cast("ProvidersRepository", self.repo("providers"))
+
+    def _jobs(self) -> JobsRepository:
+        """The jobs domain's repository (a declared requirement), typed for checkers."""
+        return cast("JobsRepository", self.repo("jobs"))
 
     domain = "cache"
 
@@ -77,8 +89,8 @@ class CacheRepository(Repository):
         require_str("file_path", file_path, allow_empty=False)
         base = _strip_extension(file_path)
         with self.read():  # one snapshot: the providers' and the jobs' reads join this transaction
-            downloaded = self.repo("providers").get_downloads_for_media(base, HISTORY_LIMIT)
-            translated = self.repo("jobs").get_jobs_for_media(base, HISTORY_LIMIT)
+            downloaded = self._providers().get_downloads_for_media(base, HISTORY_LIMIT)
+            translated = self._jobs().get_jobs_for_media(base, HISTORY_LIMIT)
         history = [
             {"action": "download", "provider_name": r["provider_name"], "format": r["format"], "score": r["score"],
              "date": r["downloaded_at"], "status": "completed", "error": ""}
@@ -163,12 +175,12 @@ class CacheRepository(Repository):
 
     def get_cached_results(self, provider_name: str, query_hash: str) -> str | None:
         """New: the providers domain's ``get_cached_results``."""
-        return self.repo("providers").get_cached_results(provider_name, query_hash)
+        return self._providers().get_cached_results(provider_name, query_hash)
 
     def save_cache_results(self, provider_name: str, query_hash: str, results_json: str,
                            ttl_hours: float = 6) -> None:
         """New: the providers domain's ``save_cache_results``."""
-        self.repo("providers").save_cache_results(provider_name, query_hash, results_json, ttl_hours)
+        self._providers().save_cache_results(provider_name, query_hash, results_json, ttl_hours)
 
     def get_cache_stats(self) -> dict[str, Any]:
         """New: ``{"ffprobe": {"total"}, "anidb": get_anidb_mapping_stats(),
@@ -178,7 +190,7 @@ class CacheRepository(Repository):
         return {
             "ffprobe": {"total": ffprobe_total},
             "anidb": self.get_anidb_mapping_stats(),
-            "provider_cache": self.repo("providers").get_provider_cache_stats(),
+            "provider_cache": self._providers().get_provider_cache_stats(),
         }
 
 

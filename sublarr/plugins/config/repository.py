@@ -15,10 +15,10 @@ MAX_KEY_LENGTH = 512
 
 
 def _key(key: object) -> str:
-    require_str("key", key, allow_empty=False)
-    if len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"key must be at most {MAX_KEY_LENGTH} characters, got {len(key)}")
-    return key
+    checked = require_str("key", key, allow_empty=False)  # the same string, typed as one
+    if len(checked) > MAX_KEY_LENGTH:
+        raise ValueError(f"key must be at most {MAX_KEY_LENGTH} characters, got {len(checked)}")
+    return checked
 
 
 class ConfigRepository(Repository):

@@ -50,7 +50,7 @@ def _stop(signum, frame):
 
 def _descendants(root):
     """Every live process below ``root`` (by parent links in /proc), deepest last."""
-    children = {}
+    children: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -140,7 +140,7 @@ def main(argv):
             pass
 
     script_pid = 0
-    result = {}
+    result: dict[str, object] = {}
     try:
         if os.getppid() != parent:  # the parent died before PR_SET_PDEATHSIG took effect
             raise Stop(signal.SIGTERM)

@@ -16,7 +16,7 @@ from sublarr.core.errors import SublarrError
 from sublarr.core.secrets import scrub
 
 from .dispatch import LISTENERS_ONLY, run_test_hook, send_test_webhook
-from .repository import WEBHOOK_FAILURE_LIMIT, mask_webhook
+from .repository import WEBHOOK_FAILURE_LIMIT, HookRepository, mask_webhook
 from .scripts import ScriptRefused, validate_script_path
 from .webhooks import generate_secret
 
@@ -41,7 +41,7 @@ def _existing(repo, kind: str, item_id: int) -> dict:
 
 def _delete(obj: Context, kind: str, item_id: int) -> None:
     """``hooks delete`` and ``webhooks delete``: the item and its log entries (``kind``: hook or webhook)."""
-    repo = obj.boot().repo("hooks")
+    repo = obj.boot().repo("hooks", HookRepository)
     item = _existing(repo, kind, item_id)
     if not (repo.delete_hook(item_id) if kind == "hook" else repo.delete_webhook(item_id)):
         # deleted by someone else meanwhile
@@ -59,7 +59,7 @@ def hooks_command() -> None:
 @pass_context
 def list_hooks(obj: Context, as_json: bool) -> None:
     """The configured script hooks."""
-    hooks = obj.boot().repo("hooks").get_hooks()
+    hooks = obj.boot().repo("hooks", HookRepository).get_hooks()
     if as_json:
         echo_json(hooks)
         return
@@ -84,8 +84,8 @@ def add_hook(obj: Context, name: str, event: str, script: str, timeout_seconds: 
         path = validate_script_path(script, kernel.settings.hooks_dir)
     except ScriptRefused as exc:
         raise click.BadParameter(str(exc), param_hint="SCRIPT") from None
-    hook = kernel.repo("hooks").create_hook(name, event, str(path), timeout_seconds=timeout_seconds,
-                                            enabled=not disabled)
+    hook = kernel.repo("hooks", HookRepository).create_hook(
+        name, event, str(path), timeout_seconds=timeout_seconds, enabled=not disabled)
     click.echo(f"hook {hook['id']} added: {name} runs {path} on {event}")
 
 
@@ -114,7 +114,7 @@ def disable_hook(obj: Context, hook_id: int) -> None:
 
 
 def _switch_hook(obj: Context, hook_id: int, enabled: bool) -> None:
-    if not obj.boot().repo("hooks").update_hook(hook_id, enabled=enabled):
+    if not obj.boot().repo("hooks", HookRepository).update_hook(hook_id, enabled=enabled):
         raise ArgumentError(f"no script hook with id {hook_id}")
     click.echo(f"hook {hook_id} {'enabled' if enabled else 'disabled'}")
 
@@ -125,7 +125,7 @@ def _switch_hook(obj: Context, hook_id: int, enabled: bool) -> None:
 def hooks_test(obj: Context, hook_id: int) -> None:
     """Run script hook HOOK_ID now with a `test` event; exit 1 when it fails."""
     kernel = obj.boot()
-    _existing(kernel.repo("hooks"), "hook", hook_id)
+    _existing(kernel.repo("hooks", HookRepository), "hook", hook_id)
     result = run_test_hook(kernel, hook_id)
     click.echo(f"hook {hook_id}: {'ok' if result.success else 'FAILED'}, exit code {result.exit_code}, "
                f"{result.duration_ms:g} ms")
@@ -163,7 +163,7 @@ def _last_delivery(w: Mapping[str, Any]) -> str:
 @pass_context
 def list_webhooks(obj: Context, as_json: bool) -> None:
     """The configured webhooks with their last delivery (secrets and URL passwords masked)."""
-    webhooks = [_shown_webhook(w) for w in obj.boot().repo("hooks").get_webhooks()]
+    webhooks = [_shown_webhook(w) for w in obj.boot().repo("hooks", HookRepository).get_webhooks()]
     if as_json:
         echo_json(webhooks)
         return
@@ -202,8 +202,9 @@ def add_webhook(obj: Context, name: str, url: str, event: str, secret: str | Non
     _check_event(kernel, event, wildcard=True)
     signing = generate_secret() if generate else secret or ""
     try:
-        webhook = kernel.repo("hooks").create_webhook(name, event, url, secret=signing, retry_count=retry_count,
-                                                      timeout_seconds=timeout_seconds, enabled=not disabled)
+        webhook = kernel.repo("hooks", HookRepository).create_webhook(
+            name, event, url, secret=signing, retry_count=retry_count, timeout_seconds=timeout_seconds,
+            enabled=not disabled)
     except ValueError as exc:  # the URL guard (or a bad name): the same message a delivery would log
         raise ArgumentError(scrub(str(exc))) from None
     shown = mask_webhook(webhook)
@@ -228,7 +229,7 @@ def delete_webhook(obj: Context, webhook_id: int) -> None:
 @pass_context
 def enable_webhook(obj: Context, webhook_id: int) -> None:
     """Deliver to webhook WEBHOOK_ID again; also resumes one paused after repeated failures."""
-    if not obj.boot().repo("hooks").update_webhook(webhook_id, enabled=True):
+    if not obj.boot().repo("hooks", HookRepository).update_webhook(webhook_id, enabled=True):
         raise ArgumentError(f"no webhook with id {webhook_id}")
     click.echo(f"webhook {webhook_id} enabled (failure count reset)")
 
@@ -238,7 +239,7 @@ def enable_webhook(obj: Context, webhook_id: int) -> None:
 @pass_context
 def disable_webhook(obj: Context, webhook_id: int) -> None:
     """Stop delivering to webhook WEBHOOK_ID (it is kept; `webhooks enable` turns it back on)."""
-    if not obj.boot().repo("hooks").update_webhook(webhook_id, enabled=False):
+    if not obj.boot().repo("hooks", HookRepository).update_webhook(webhook_id, enabled=False):
         raise ArgumentError(f"no webhook with id {webhook_id}")
     click.echo(f"webhook {webhook_id} disabled")
 
@@ -249,7 +250,7 @@ def disable_webhook(obj: Context, webhook_id: int) -> None:
 def webhooks_test(obj: Context, webhook_id: int) -> None:
     """Deliver a `test` event to webhook WEBHOOK_ID now; exit 1 when it fails."""
     kernel = obj.boot()
-    _existing(kernel.repo("hooks"), "webhook", webhook_id)
+    _existing(kernel.repo("hooks", HookRepository), "webhook", webhook_id)
     result = send_test_webhook(kernel, webhook_id)
     status = result.status_code if result.status_code is not None else "-"
     click.echo(f"webhook {webhook_id}: {'ok' if result.success else 'FAILED'}, HTTP status {status}, "

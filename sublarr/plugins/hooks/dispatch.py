@@ -42,6 +42,7 @@ from sublarr.core.kernel import active_kernel
 from sublarr.core.secrets import scrub
 from sublarr.core.settings import Setting
 
+from .repository import HookRepository
 from .scripts import HookResult, run_script_hook
 from .webhooks import (
     DEFAULT_BACKOFF_FACTOR,
@@ -83,7 +84,7 @@ def sublarr_event(kernel: Kernel, event: str, payload: Mapping[str, Any]) -> Non
     """Enqueue one delivery job per matching script hook and webhook (never runs them here)."""
     if event in LISTENERS_ONLY or "hooks" not in kernel.domains:
         return
-    repo = kernel.repo("hooks")
+    repo = kernel.repo("hooks", HookRepository)
     hooks = repo.get_hooks(event_name=event, enabled_only=True)
     webhooks = [w for w in repo.get_webhooks(enabled_only=True) if matches(w, event) and deliverable(w)]
     if not hooks and not webhooks:
@@ -106,8 +107,9 @@ def _enqueue(kernel: Kernel, kind: str, target_id: int, event: str, job: Callabl
     except Exception as exc:  # e.g. Redis down: the RQ queue fails closed rather than drop the job
         error = f"not delivered: the job could not be queued ({scrub(str(exc)) or type(exc).__name__})"
         log.error("%s %s on %s: %s", kind, target_id, event, error)
-        kernel.repo("hooks").create_hook_log(**{f"{kind}_id": target_id}, event_name=event, success=False,
-                                             hook_type="script" if kind == "hook" else "webhook", error=error)
+        kernel.repo("hooks", HookRepository).create_hook_log(
+            **{f"{kind}_id": target_id}, event_name=event, success=False,
+            hook_type="script" if kind == "hook" else "webhook", error=error)
 
 
 # -- the jobs (module-level functions: the RQ driver enqueues them by name) ----------------------------
@@ -141,7 +143,7 @@ def job_kernel(token: str | None) -> Kernel:
 def run_hook_job(hook_id: int, event: str, payload: dict[str, Any], kernel_token: str | None = None) -> dict[str, Any]:
     """Queue job: run script hook ``hook_id`` for ``event`` (skipped if deleted or disabled meanwhile)."""
     kernel = job_kernel(kernel_token)
-    hook = kernel.repo("hooks").get_hook(hook_id)
+    hook = kernel.repo("hooks", HookRepository).get_hook(hook_id)
     if hook is None or not hook["enabled"]:
         return {"hook_id": hook_id, "skipped": "deleted" if hook is None else "disabled"}
     return _summary(run_script_hook(kernel, hook, event, payload))
@@ -152,7 +154,7 @@ def deliver_webhook_job(webhook_id: int, event: str, payload: dict[str, Any], em
     """Queue job: deliver ``event`` to webhook ``webhook_id`` (skipped if deleted, disabled or over the
     failure limit meanwhile: earlier queued deliveries may have reached it)."""
     kernel = job_kernel(kernel_token)
-    webhook = kernel.repo("hooks").get_webhook(webhook_id)
+    webhook = kernel.repo("hooks", HookRepository).get_webhook(webhook_id)
     if webhook is None or not deliverable(webhook):
         reason = "deleted" if webhook is None else "disabled" if not webhook["enabled"] else "failure limit"
         return {"webhook_id": webhook_id, "skipped": reason}
@@ -168,7 +170,7 @@ def _summary(result: HookResult | WebhookResult) -> dict[str, Any]:
 
 def run_test_hook(kernel: Kernel, hook_id: int) -> HookResult:
     """Run script hook ``hook_id`` now with a ``test`` event (the same path as a queued delivery)."""
-    hook = kernel.repo("hooks").get_hook(hook_id)
+    hook = kernel.repo("hooks", HookRepository).get_hook(hook_id)
     if hook is None:
         raise SublarrError(f"no script hook with id {hook_id}")
     return run_script_hook(kernel, hook, TEST_EVENT.name, TEST_PAYLOAD)
@@ -176,7 +178,7 @@ def run_test_hook(kernel: Kernel, hook_id: int) -> HookResult:
 
 def send_test_webhook(kernel: Kernel, webhook_id: int) -> WebhookResult:
     """Deliver a ``test`` event to webhook ``webhook_id`` now (the same path as a queued delivery)."""
-    webhook = kernel.repo("hooks").get_webhook(webhook_id)
+    webhook = kernel.repo("hooks", HookRepository).get_webhook(webhook_id)
     if webhook is None:
         raise SublarrError(f"no webhook with id {webhook_id}")
     return deliver_webhook(kernel, webhook, TEST_EVENT.name, TEST_PAYLOAD)

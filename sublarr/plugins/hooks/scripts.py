@@ -43,6 +43,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from .repository import HookRepository
+
 if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
 
@@ -298,7 +300,7 @@ def run_script_hook(kernel: Kernel, hook: Mapping[str, Any], event: str, payload
                         duration_ms=round((time.monotonic() - started) * 1000, 1))
     if error:
         log.warning("script hook %s (%s) on %s failed: %s", hook["id"], hook.get("name", ""), event, error)
-    repo = kernel.repo("hooks")
+    repo = kernel.repo("hooks", HookRepository)
     repo.create_hook_log(hook_id=result.hook_id, event_name=event, hook_type="script", success=result.success,
                          exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr,
                          error=result.error, duration_ms=result.duration_ms)

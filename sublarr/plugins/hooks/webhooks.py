@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 from sublarr import __version__
 from sublarr.core.secrets import registry
 
-from .repository import WEBHOOK_FAILURE_LIMIT
+from .repository import WEBHOOK_FAILURE_LIMIT, HookRepository
 from .ssrf import DeliveryRefused, Target, check_url, open_connection
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def deliver_webhook(kernel: Kernel, webhook: Mapping[str, Any], event: str, payl
     if error:
         log.warning("webhook %s (%s) on %s failed after %d attempt(s): %s", result.webhook_id,
                     webhook.get("name", ""), event, attempts, error)
-    repo = kernel.repo("hooks")
+    repo = kernel.repo("hooks", HookRepository)
     repo.create_hook_log(webhook_id=result.webhook_id, event_name=event, hook_type="webhook", success=result.success,
                          status_code=result.status_code, error=result.error, duration_ms=result.duration_ms)
     repo.record_webhook_triggered(result.webhook_id, result.success, status_code=result.status_code or 0,

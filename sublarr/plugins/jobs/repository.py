@@ -55,7 +55,7 @@ def _loads(text: str | None, empty: Any) -> Any:
         return empty
 
 
-def _job_dict(row: Mapping[str, Any]) -> dict:
+def _job_dict(row: Mapping[Any, Any]) -> dict:
     """The legacy job dict: the columns without the two JSON ones, then ``stats`` (dict, {} when empty
     or invalid) and ``arr_context`` (dict or None); ``force`` as a bool."""
     job = dict(row)
@@ -73,7 +73,7 @@ def _counts(text: str | None) -> dict:
     return counts if isinstance(counts, dict) else {}
 
 
-def _counters(row: Mapping[str, Any]) -> dict:
+def _counters(row: Mapping[Any, Any]) -> dict:
     return {"date": row["date"], "translated": row["translated"] or 0, "failed": row["failed"] or 0,
             "skipped": row["skipped"] or 0}
 

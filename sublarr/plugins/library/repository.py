@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
@@ -17,6 +17,9 @@ from sublarr.core.timeutil import now_iso
 
 from .models import UpgradeHistory
 
+if TYPE_CHECKING:  # type-only: the other domain is reached through kernel.repo(), never imported
+    from sublarr.plugins.providers.repository import ProvidersRepository
+
 upgrades = UpgradeHistory.__table__
 
 
@@ -32,6 +35,10 @@ class LibraryRepository(Repository):
     summed under ``"unknown"``.
     """
 
+    def _providers(self) -> ProvidersRepository:
+        """The providers domain's repository (a declared requirement), typed for checkers."""
+        return cast("ProvidersRepository", self.repo("providers"))
+
     domain = "library"
 
     # -- downloads ------------------------------------------------------------------------------
@@ -39,11 +46,11 @@ class LibraryRepository(Repository):
     def get_download_history(self, page: int = 1, per_page: int = 50, provider: str | None = None,
                              language: str | None = None) -> dict[str, Any]:
         """Paginated download rows, newest first (id breaks ties so pages never overlap)."""
-        return self.repo("providers").get_subtitle_downloads(page, per_page, provider, language)
+        return self._providers().get_subtitle_downloads(page, per_page, provider, language)
 
     def get_download_stats(self) -> dict[str, Any]:
         """``{total_downloads, by_provider, by_format, by_language, last_24h, last_7d}``."""
-        return self.repo("providers").get_subtitle_download_stats()
+        return self._providers().get_subtitle_download_stats()
 
     # -- upgrades -------------------------------------------------------------------------------
 
@@ -81,7 +88,7 @@ class LibraryRepository(Repository):
     def get_library_stats(self) -> dict[str, dict[str, Any]]:
         """``{"downloads": get_download_stats(), "upgrades": get_upgrade_stats()}`` from one snapshot."""
         with self.read() as conn:  # the providers' read joins this transaction
-            return {"downloads": self.repo("providers").get_subtitle_download_stats(),
+            return {"downloads": self._providers().get_subtitle_download_stats(),
                     "upgrades": self._upgrade_stats(conn)}
 
     # -- shared by the readers above ------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, case, delete, exists, select, update
 from sqlalchemy.engine import Connection
@@ -23,6 +23,9 @@ from sublarr.core.validation import (
 )
 
 from .models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
+
+if TYPE_CHECKING:  # type-only: the other domain is reached through kernel.repo(), never imported
+    from sublarr.plugins.wanted.repository import WantedRepository
 
 VALID_FORCED_PREFERENCES = ("disabled", "separate", "auto")
 
@@ -62,7 +65,7 @@ def _json_list(text: str | None, fallback: list) -> list:
         return list(fallback)
 
 
-def _to_profile(row: Mapping[str, Any]) -> dict:
+def _to_profile(row: Mapping[Any, Any]) -> dict:
     """The legacy ``_row_to_profile``: columns in table order, ``is_default`` as bool, the JSON
     columns replaced by parsed lists appended at the end (legacy key order); a NULL
     ``translation_backend``/``forced_preference`` (old rows) reads as its default."""
@@ -94,6 +97,10 @@ class ProfilesRepository(Repository):
     raise ``ValueError`` (nothing is written); a duplicate name raises :class:`DuplicateError`, both
     a ``ValueError`` and the legacy ``sqlite3.IntegrityError`` (nothing is written).
     """
+
+    def _wanted(self) -> WantedRepository:
+        """The wanted domain's repository (a declared requirement), typed for checkers."""
+        return cast("WantedRepository", self.repo("wanted"))
 
     domain = "profiles"
 
@@ -292,4 +299,4 @@ class ProfilesRepository(Repository):
 
     def get_series_missing_counts(self) -> dict[int, int]:
         """``{sonarr_series_id: n}`` of wanted items in status ``wanted`` (the wanted domain's count)."""
-        return self.repo("wanted").get_wanted_count_by_series()
+        return self._wanted().get_wanted_count_by_series()

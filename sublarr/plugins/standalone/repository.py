@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.engine import Connection
@@ -52,6 +52,9 @@ from sublarr.core.validation import (
 from sublarr.drivers.base import StorageDriver
 
 from .models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
+
+if TYPE_CHECKING:  # type-only: the other domain is reached through kernel.repo(), never imported
+    from sublarr.plugins.cache.repository import CacheRepository
 
 folders = WatchedFolder.__table__
 series = StandaloneSeries.__table__
@@ -104,6 +107,10 @@ def _upsert_id(storage: StorageDriver, conn: Connection, table: Table, values: M
 
 
 class StandaloneRepository(Repository):
+
+    def _cache(self) -> CacheRepository:
+        """The cache domain's repository (a declared requirement), typed for checkers."""
+        return cast("CacheRepository", self.repo("cache"))
     domain = "standalone"
 
     # -- helpers shared by the tables with an id ---------------------------------------------
@@ -300,12 +307,12 @@ class StandaloneRepository(Repository):
 
     def get_anidb_mapping(self, tvdb_id: int) -> int | None:
         """The cache domain's ``get_anidb_mapping`` (anidb id or None, sliding TTL)."""
-        return self.repo("cache").get_anidb_mapping(tvdb_id)
+        return self._cache().get_anidb_mapping(tvdb_id)
 
     def save_anidb_mapping(self, tvdb_id: int, anidb_id: int, series_title: str | None = "") -> None:
         """The cache domain's ``save_anidb_mapping``."""
-        self.repo("cache").save_anidb_mapping(tvdb_id, anidb_id, series_title)
+        self._cache().save_anidb_mapping(tvdb_id, anidb_id, series_title)
 
     def clear_old_anidb_mappings(self, days: int = 90) -> int:
         """The cache domain's ``cleanup_old_anidb_mappings``: mappings unused for ``days`` days."""
-        return self.repo("cache").cleanup_old_anidb_mappings(days)
+        return self._cache().cleanup_old_anidb_mappings(days)

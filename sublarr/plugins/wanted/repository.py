@@ -51,7 +51,7 @@ def _item_type(value: Any) -> str:
     return require_choice("item_type", value, ITEM_TYPES)
 
 
-def _row_dict(row: Mapping[str, Any]) -> dict:
+def _row_dict(row: Mapping[Any, Any]) -> dict:
     """Every column in table order; ``missing_languages`` parsed ([] when empty or invalid), as legacy."""
     item = dict(row)
     try:

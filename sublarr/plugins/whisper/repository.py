@@ -103,7 +103,7 @@ class WhisperRepository(Repository):
         """``{total, by_status: {status: n}, avg_processing_time_ms}`` (average of completed jobs
         with a positive time, rounded to 0.1 ms; 0.0 when there is none)."""
         with self.read() as conn:
-            by_status = dict(conn.execute(
+            by_status: dict[str, int] = dict(conn.execute(
                 select(jobs.c.status, func.count()).group_by(jobs.c.status)
                 .order_by(self.storage.text_order(jobs.c.status))).all())
             avg = conn.execute(select(func.avg(jobs.c.processing_time_ms)).where(
