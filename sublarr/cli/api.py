@@ -56,8 +56,9 @@ class Context:
         command ends. ``create``: may a missing database be created? ``"database"`` (default: in a
         folder that exists), ``"never"`` (commands that only look), ``"parents"`` (folders too)."""
         from sublarr.core.kernel import Kernel
+        from sublarr.drivers.base import Create
 
-        kernel = Kernel(self.configuration.with_overrides(**overrides), create=create)
+        kernel = Kernel(self.configuration.with_overrides(**overrides), create=Create(create))
         self._kernels.append(kernel)
         return kernel
 

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
     from sublarr.core.settings import Settings
     from sublarr.core.transfer import Progress
+    from sublarr.drivers.sqlite import SqliteStorage
 
 log = logging.getLogger("sublarr.adopt")
 
@@ -254,7 +255,7 @@ class _Adoption:
         self.work = path.with_name(f".{path.name}.adopt-{utc_stamp()}-{os.getpid()}.tmp")
         self.backup: Path | None = None
         self.guard: sqlite3.Connection | None = None
-        self.work_storage = None
+        self.work_storage: SqliteStorage | None = None
         self.replaced = False
 
     # -- driver -------------------------------------------------------------------------------------
@@ -287,6 +288,7 @@ class _Adoption:
             self._finalise_work_file()
             self.on_step("finalised")
             guard, self.guard = self.guard, None
+            assert guard is not None  # taken by _lock_legacy at the start of run()
             release_sqlite_file(guard, self.path, int(self.settings.db_busy_timeout_ms) / 1000)
             self.on_step("released")
             os.replace(self.work, self.path)
@@ -345,8 +347,8 @@ class _Adoption:
     def _build_baseline(self, adopted: list[Domain]) -> Migrator:
         from sublarr.drivers.sqlite import SqliteStorage
 
-        self.work_storage = SqliteStorage(make_url(f"sqlite:///{self.work}"), self.settings)
-        migrator = Migrator(self.work_storage, self.domains, self.settings)
+        self.work_storage = work_storage = SqliteStorage(make_url(f"sqlite:///{self.work}"), self.settings)
+        migrator = Migrator(work_storage, self.domains, self.settings)
         names = {d.name for d in adopted}
         for domain in migrator.domains:  # dependency order
             if domain.name not in names:
@@ -356,7 +358,7 @@ class _Adoption:
                 raise AdoptionError(f"domain {domain.name!r} has {len(bases)} base revisions; "
                                     "its baseline must be its only root")
             migrator.upgrade(domain=domain.name, revision=bases[0])
-        self.work_storage.dispose()
+        work_storage.dispose()
         return migrator
 
     # -- rows ---------------------------------------------------------------------------------------
@@ -385,6 +387,7 @@ class _Adoption:
         owned = {t.name for d in self.domains for t in d.tables}
         report.unknown_tables = sorted(t for t in legacy.columns if t not in owned)
 
+        assert self.backup is not None  # the snapshot run() took before it built the work file
         # Opened as a URI so that the copy can be attached read-only.
         conn = sqlite3.connect(self.work.as_uri(), uri=True, isolation_level=None)
         try:

@@ -125,9 +125,9 @@ class Configuration:
             events[event.name] = event if event.plugin else replace(event, plugin=plugin)
         return events
 
-    def drivers(self, kind: str) -> dict[str, tuple[str, type]]:
+    def drivers(self, kind: str) -> dict[str, tuple[str, type[Any]]]:
         """driver name -> (plugin, driver class) for ``kind`` (storage, cache, queue); first one wins."""
-        found: dict[str, tuple[str, type]] = {}
+        found: dict[str, tuple[str, type[Any]]] = {}
         for plugin, driver in self.plugins.collect(f"sublarr_{kind}_drivers"):
             found.setdefault(driver.name, (plugin, driver))
         return found
@@ -142,7 +142,7 @@ class Configuration:
         except ArgumentError:
             raise SettingsError(setting, "is not a valid database URL") from None
 
-    def choose_driver(self, kind: str) -> tuple[str, str, type]:
+    def choose_driver(self, kind: str) -> tuple[str, str, type[Any]]:
         """(plugin, setting, driver class) for the configured ``kind`` driver: storage by the URL
         scheme, cache and queue by ``<kind>_driver``; ``auto`` takes the driver that ranks highest for
         these settings (``auto_rank``). SettingsError (naming the setting) when there is none."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Select, Table, and_, case, delete, func, or_, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -325,6 +325,14 @@ def is_or_extends(column, base: str, separator: str, *, binary_text: bool):
 def count_where(condition):
     """``SUM(CASE WHEN condition THEN 1 ELSE 0 END)``: several counts in one table scan."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def inserted_id(result: CursorResult) -> int:
+    """The primary key of the row a single-row INSERT wrote."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - an INSERT of one row always has one
+        raise RuntimeError("the INSERT reported no primary key")
+    return int(key[0])
 
 
 # -- maintenance ----------------------------------------------------------------------------------

@@ -115,6 +115,13 @@ class Migrator:
         self.settings = settings
         self.domains = order_domains([d for d in domains if d.migrations])
 
+    @property
+    def _db(self) -> StorageDriver:
+        """The storage of a migrator that reads or changes the database (not only scripts)."""
+        if self.storage is None:
+            raise MigrationError("this migrator only reads migration scripts: it has no database")
+        return self.storage
+
     def domain(self, name: str) -> Domain:
         for domain in self.domains:
             if domain.name == name:
@@ -151,7 +158,7 @@ class Migrator:
     def _heads(self) -> dict[str, tuple[str, ...]]:
         result = {}
         for domain in self.domains:
-            heads = static_heads(Path(domain.migrations))
+            heads = static_heads(Path(domain.migrations))  # type: ignore[arg-type]  # self.domains have migrations
             result[domain.name] = heads if heads is not None else tuple(self.scripts[domain.name].get_heads())
         return result
 
@@ -171,7 +178,7 @@ class Migrator:
 
     def current(self, connection: Connection | None = None) -> dict[str, str | None]:
         if connection is None:
-            with self.engine.execution_options(**self.storage.read_options()).connect() as conn:
+            with self._db.engine.execution_options(**self._db.read_options()).connect() as conn:
                 try:
                     return self.current(conn)
                 finally:
@@ -204,7 +211,7 @@ class Migrator:
         if self.storage is None or self.storage.features.transactional_ddl:
             return []
         if connection is None:
-            with self.engine.connect() as conn:
+            with self._db.engine.connect() as conn:
                 try:
                     return self.interrupted(conn)
                 finally:
@@ -218,7 +225,7 @@ class Migrator:
 
     def resolve(self, domain: str) -> bool:
         """Forget an interrupted migration of ``domain`` after the schema was repaired; False if none."""
-        if self.storage.features.transactional_ddl:
+        if self._db.features.transactional_ddl:
             return False
 
         def run(conn: Connection) -> bool:
@@ -232,7 +239,7 @@ class Migrator:
 
     def _journaled(self, conn: Connection, domain: str, before: str | None, target: str, step) -> None:
         """Run ``step()`` (an Alembic command), journaled where DDL is not transactional."""
-        if self.storage.features.transactional_ddl:
+        if self._db.features.transactional_ddl:
             step()
             return
         JOURNAL.create(conn, checkfirst=True)
@@ -248,25 +255,25 @@ class Migrator:
     def _refuse_interrupted(self, conn: Connection) -> None:
         found = self.interrupted(conn)
         if found:
-            raise MigrationError(found[0].message(self.storage.name)
+            raise MigrationError(found[0].message(self._db.name)
                                  + (f" (and {len(found) - 1} more domain(s))" if len(found) > 1 else ""))
 
     # -- changes --------------------------------------------------------------------------------
 
     def _locked(self, action):
         """Run ``action(connection)`` on one dedicated connection inside the migration lock."""
-        with self.engine.connect() as conn:
-            self.storage.prepare_migration(conn)
+        with self._db.engine.connect() as conn:
+            self._db.prepare_migration(conn)
             ok = False
             try:
-                with self.storage.migration_lock(conn):
+                with self._db.migration_lock(conn):
                     result = action(conn)
                 ok = True
             finally:
                 if ok:
                     if conn.in_transaction():
                         conn.commit()
-                    self.storage.finish_migration(conn)
+                    self._db.finish_migration(conn)
                 else:
                     conn.invalidate()  # never hand a connection with foreign_keys=OFF back to the pool
         return result

@@ -22,7 +22,7 @@ import importlib
 import inspect
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -146,7 +146,7 @@ def result_problem(hook: str, result: Any) -> str | None:
                 return f"returned driver {item.__name__}, which has no name or leaves abstract methods"
         elif not isinstance(item, kind):
             return f"returned {_short(item)} in its list, not a {wanted}"
-        elif not isinstance(getattr(item, "name", None), str) or not item.name:
+        elif not isinstance(name := getattr(item, "name", None), str) or not name:
             return f"returned a {wanted} without a name"
     return None
 
@@ -156,7 +156,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException | None) -> str:
+    if exc is None:
+        return "failed"
     text = str(exc).strip().splitlines()
     return f"raised {type(exc).__name__}" + (f": {text[0]}" if text else "")
 
@@ -204,7 +206,7 @@ class Plugins:
         if os.environ.get("SUBLARR_TRACE_PLUGINS", "").lower() in ("1", "true", "yes"):
             self.pm.add_hookcall_monitoring(_trace_before, _trace_after)
         for name, module in builtins:
-            self._load(name, BUILTIN, kernel_version(), lambda m=module: importlib.import_module(m), module)
+            self._load(name, BUILTIN, kernel_version(), functools.partial(importlib.import_module, module), module)
         if entry_points:
             self._load_entry_points()
 
@@ -468,10 +470,10 @@ def _attribute_new(name: str, before: Any, after: Any) -> None:
                 _attribute(name, [item for item in result if id(item) not in seen])
 
 
-def _trace_before(hook: str, impls: list[pluggy.HookImpl], kwargs: dict) -> None:
+def _trace_before(hook: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
     log.info("trace: %s from %s", hook, ", ".join(i.plugin_name for i in impls) or "(no plugin)")
 
 
-def _trace_after(outcome: pluggy.Result, hook: str, impls: list[pluggy.HookImpl], kwargs: dict) -> None:
+def _trace_after(outcome: pluggy.Result, hook: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
     if outcome.exception is not None:
         log.info("trace: %s raised %s", hook, _reason(outcome.exception))

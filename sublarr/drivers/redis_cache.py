@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sublarr.core.secrets import mask_url, scrub
 from sublarr.drivers.base import CacheDriver
@@ -101,7 +101,8 @@ class RedisCache(CacheDriver):
     # -- the contract ---------------------------------------------------------------------------
 
     def get(self, key: str) -> str | None:
-        value = self._run(lambda: self._client.get(self.prefix + key), None)
+        # decode_responses=True: the client returns str, which redis-py's types cannot express
+        value = cast("str | None", self._run(lambda: self._client.get(self.prefix + key), None))
         self._count(hits=value is not None, misses=value is None)
         return value
 
@@ -109,7 +110,7 @@ class RedisCache(CacheDriver):
         if not isinstance(value, str):
             raise TypeError(f"cache values are strings (encode JSON first), got {type(value).__name__}")
         px = int(ttl_seconds * 1000) if ttl_seconds > 0 else None
-        if not self._run(lambda: self._client.set(self.prefix + key, value, px=px), False):
+        if not self._run(lambda: bool(self._client.set(self.prefix + key, value, px=px)), False):
             self._invalidate_later(keys=[key])
 
     def delete(self, key: str) -> bool:
@@ -136,7 +137,7 @@ class RedisCache(CacheDriver):
         values = self._run(lambda: self._client.mget([self.prefix + key for key in keys]), None)
         if values is None:
             values = [None] * len(keys)
-        found = dict(zip(keys, values, strict=True))
+        found = dict(zip(keys, cast("list[str | None]", values), strict=True))
         hits = sum(1 for value in values if value is not None)
         self._count(hits=hits, misses=len(keys) - hits)
         return found

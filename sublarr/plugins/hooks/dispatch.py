@@ -108,7 +108,8 @@ def _enqueue(kernel: Kernel, kind: str, target_id: int, event: str, job: Callabl
         error = f"not delivered: the job could not be queued ({scrub(str(exc)) or type(exc).__name__})"
         log.error("%s %s on %s: %s", kind, target_id, event, error)
         kernel.repo("hooks", HookRepository).create_hook_log(
-            **{f"{kind}_id": target_id}, event_name=event, success=False,
+            hook_id=target_id if kind == "hook" else None, webhook_id=target_id if kind == "webhook" else None,
+            event_name=event, success=False,
             hook_type="script" if kind == "hook" else "webhook", error=error)
 
 

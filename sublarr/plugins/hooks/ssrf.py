@@ -247,7 +247,8 @@ def check_url(url: str, allowed_hosts: Iterable[str] = ()) -> Target:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise HostUnresolved(f"refused: cannot resolve host {host!r} ({exc})") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))  # unique, resolver order kept
+    # unique, resolver order kept; an AF_INET/AF_INET6 sockaddr starts with the address as text
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise HostUnresolved(f"refused: host {host!r} resolves to no address")
 
@@ -288,7 +289,8 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
         error: OSError | None = None
         for address in self.addresses:
             try:
-                self.sock = socket.create_connection((address, self.port), self.timeout, self.source_address)
+                self.sock = socket.create_connection((address, self.port), self.timeout,
+                                                     self.source_address)  # type: ignore[attr-defined]  # set by HTTPConnection.__init__, missing from typeshed
             except OSError as exc:
                 error = exc
                 continue

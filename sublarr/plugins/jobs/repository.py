@@ -220,7 +220,7 @@ class JobsRepository(Repository):
         are merged in the same transaction with the row locked (``SELECT ... FOR UPDATE`` on
         PostgreSQL; SQLite's write transaction is exclusive), so no concurrent update is lost.
         """
-        success, skipped = require_flag("success", success), require_flag("skipped", skipped)
+        success, skipped = bool(require_flag("success", success)), bool(require_flag("skipped", skipped))
         require_str("fmt", fmt)
         require_str("source", source)
         counter = "failed" if not success else "skipped" if skipped else "translated"

@@ -9,7 +9,7 @@ from sqlalchemy import Table, case, delete, exists, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sublarr.core.domain import Repository
+from sublarr.core.domain import Repository, inserted_id
 from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
 from sublarr.core.validation import (
@@ -59,6 +59,8 @@ _FIELDS: dict[str, Check] = {
 
 
 def _json_list(text: str | None, fallback: list) -> list:
+    if text is None:
+        return list(fallback)
     try:
         return json.loads(text)
     except (json.JSONDecodeError, TypeError):
@@ -127,7 +129,7 @@ class ProfilesRepository(Repository):
         try:
             with self.write() as conn:
                 result = conn.execute(profiles.insert().values(**values, created_at=now, updated_at=now))
-                return result.inserted_primary_key[0]
+                return inserted_id(result)
         except IntegrityError:
             raise DuplicateError(profiles.name, "name", f"a language profile named {name!r} exists already") from None
 
@@ -164,7 +166,7 @@ class ProfilesRepository(Repository):
         values = _columns(clean_fields("language profile", _FIELDS, fields))
         if not values:
             with self.read() as conn:
-                return conn.execute(select(exists().where(profiles.c.id == profile_id))).scalar()
+                return bool(conn.execute(select(exists().where(profiles.c.id == profile_id))).scalar())
         try:
             with self.write() as conn:
                 result = conn.execute(update(profiles).where(profiles.c.id == profile_id)

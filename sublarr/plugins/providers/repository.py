@@ -13,6 +13,7 @@ from sublarr.core.domain import (
     Repository,
     check_limit,
     count_where,
+    inserted_id,
     is_or_extends,
     paginate,
     require_int,
@@ -209,7 +210,7 @@ class ProvidersRepository(Repository):
             "downloaded_at": now_iso(),
         }
         with self.write() as conn:
-            return conn.execute(downloads.insert().values(**values)).inserted_primary_key[0]
+            return inserted_id(conn.execute(downloads.insert().values(**values)))
 
     def get_provider_download_stats(self) -> dict[str, dict]:
         """``{provider: {"total": n, "by_format": {format: n}}}``; '' and NULL formats are summed

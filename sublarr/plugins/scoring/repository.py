@@ -74,7 +74,7 @@ class ScoringRepository(Repository):
         if not rows:
             return
         for row in rows:  # (score_type, weight_key) is a unique key
-            require_str("score_type + weight key", score_type + row["weight_key"], max_bytes=MAX_COMPOSITE_KEY_BYTES)
+            require_str("score_type + weight key", score_type + str(row["weight_key"]), max_bytes=MAX_COMPOSITE_KEY_BYTES)
         with self.write() as conn:
             conn.execute(self.storage.upsert(weights, None, key=["score_type", "weight_key"],
                                 update=["weight_value", "updated_at"]), rows)

@@ -152,7 +152,10 @@ class StandaloneRepository(Repository):
                 return existing
             conn.execute(self.storage.insert_ignore(folders, ["path"]).values(
                 **values, enabled=1, last_scan_at="", created_at=now, updated_at=now))
-            return _row(conn, folders, "path", path)
+            added = _row(conn, folders, "path", path)
+            if added is None:  # pragma: no cover - inserted (or found) above, in this transaction
+                raise RuntimeError(f"watched folder {path!r} vanished while it was being added")
+            return added
 
     def get_watched_folders(self, enabled_only: bool = True) -> list[dict]:
         """Folders ordered by path; by default only enabled ones (``enabled = 1``, as legacy)."""

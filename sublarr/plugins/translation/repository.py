@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sublarr.core.domain import LIKE_ESCAPE, Repository, like_contains
+from sublarr.core.domain import LIKE_ESCAPE, Repository, inserted_id, like_contains
 from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
 from sublarr.core.validation import (
@@ -121,7 +121,7 @@ class TranslationRepository(Repository):
             "updated_at": now,
         }
         with self.write() as conn:
-            return conn.execute(insert(glossary).values(**row)).inserted_primary_key[0]
+            return inserted_id(conn.execute(insert(glossary).values(**row)))
 
     def get_glossary_entries(self, series_id: int) -> list[dict[str, Any]]:
         """A series' entries by source term (binary order: upper case first), then age."""
@@ -203,7 +203,7 @@ class TranslationRepository(Repository):
             if row["is_default"]:
                 self._lock_presets(conn)
                 self._clear_default(conn)
-            return conn.execute(insert(presets).values(**row)).inserted_primary_key[0]
+            return inserted_id(conn.execute(insert(presets).values(**row)))
 
     def get_prompt_presets(self) -> list[dict[str, Any]]:
         """Every preset: the default first, then by name."""

@@ -44,7 +44,8 @@ presets = sa.table(
 def _template() -> str:
     # The kernel hands its settings to the migration context; outside a kernel (plain alembic)
     # the legacy defaults apply.
-    settings = op.get_context().config.attributes.get("settings")
+    config = op.get_context().config
+    settings = config.attributes.get("settings") if config is not None else None
     source = getattr(settings, "source_language_name", None) or "English"
     target = getattr(settings, "target_language_name", None) or "German"
     return TEMPLATE.replace("{source_language}", source).replace("{target_language}", target)
