@@ -8,6 +8,7 @@ row counts, so that growth with the row count shows.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 from bench.harness import Measure, alternate, peak_mb
@@ -65,9 +66,17 @@ def raw_stream_upsert(raw: RawDb, n: int) -> None:
         raw.conn.commit()
 
 
+class _Shown(list):
+    """The measures, each printed as it is taken: a run of 10^6 rows per engine lasts long."""
+
+    def append(self, m: Measure) -> None:
+        super().append(m)
+        print(f"{m.name}: ours {m.ours_median:.4f} raw {m.raw_median or 0:.4f} {m.note}", file=sys.stderr, flush=True)
+
+
 def w7(env: Env) -> list[Measure]:
     n = env.w7_rows
-    results: list[Measure] = []
+    results: list[Measure] = _Shown()
     for index, (storage, url) in enumerate(env.storages()):
         kernel = boot(url)
         raw = RawDb(storage, url)
@@ -83,7 +92,8 @@ def w7(env: Env) -> list[Measure]:
             results.append(alternate(
                 Measure(f"W7 re-upsert {n:,} ({storage})", target="≤ 1.5×", tags={**tags, "kind": "re-upsert",
                         "series": f"W1 re-upsert ({storage})"}, note="1 repetition, generator input"),
-                lambda: repo.upsert_wanted_items(iter_items(n)), lambda: raw_stream_upsert(raw, n), 1))
+                lambda: repo.upsert_wanted_items(iter_items(n)), lambda: raw_stream_upsert(raw, n), 1,
+                memory=False))
             # the table as a library scan through the kernel leaves it (raw wrote last): the driver's upkeep
             kernel.storage.after_bulk_write("wanted_items", n)
             last = max(1, -(-n // PER_PAGE))
@@ -127,4 +137,4 @@ def w7(env: Env) -> list[Measure]:
         finally:
             raw.close()
             kernel.close()
-    return results
+    return list(results)
