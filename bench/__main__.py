@@ -1,5 +1,8 @@
 """python -m bench [--quick] [--check-only] [--only W1,W3]: run the workloads, write docs/BENCHMARKS.md.
 
+W7 (a million wanted items per engine) runs in the full run only: --quick skips it, --check-only runs it
+at 2,000 rows.
+
 Servers: PostgreSQL from SUBLARR_BENCH_PG_URL or SUBLARR_TEST_PG_URL, MariaDB from
 SUBLARR_BENCH_MARIADB_URL or SUBLARR_TEST_MARIADB_URL (admin URLs; a scratch database is created and
 dropped on each), Redis from SUBLARR_BENCH_REDIS_URL or SUBLARR_TEST_REDIS_URL
@@ -91,6 +94,8 @@ def fmt(value: float | None, unit: str) -> str:
         return "–"
     if unit == "ms":
         return f"{value * 1000:.2f} ms"
+    if unit == "MB":
+        return f"{value:.1f} MB"
     if unit == "ops/s":
         return f"{value:,.0f}/s"
     return f"{value:.3f} s"
@@ -116,7 +121,7 @@ def render(results: list[Measure], machine: dict, args, plot: str | None) -> str
         lines.append(f"| {m.name} | {fmt(m.ours_median, m.unit)} | {fmt(m.raw_median, m.unit)} | "
                      f"{f'{ratio:.2f}×' if ratio is not None else '–'} | {m.target} | {peaks} | {m.note} |")
     if plot:
-        lines += ["", "## Growth with row count", "", f"![W1 and W2 against row count]({os.path.basename(plot)})"]
+        lines += ["", "## Growth with row count", "", f"![W1 and W2 against row count (W7: 1,000,000)]({os.path.basename(plot)})"]
     analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
     if os.path.exists(analysis):
         with open(analysis) as f:
@@ -135,11 +140,11 @@ def plot_growth(results: list[Measure], path: str) -> str | None:
         return None
     series: dict[str, list[tuple[int, float]]] = {}
     for m in results:
-        if not m.name.startswith(("W1", "W2")) or "page" in m.name and "page 1/" not in m.name:
+        if not m.name.startswith(("W1", "W2", "W7")) or "series" not in m.tags and m.name.startswith("W7") or "page" in m.name and "page 1/" not in m.name:
             continue
         words = m.name.split()
         size = next(int(w.replace(",", "")) for w in words if w.replace(",", "").isdigit() and len(w) > 3)
-        key = " ".join(w for w in words if not w.replace(",", "").isdigit())
+        key = m.tags.get("series") or " ".join(w for w in words if not w.replace(",", "").isdigit())
         series.setdefault(key, []).append((size, m.ours_median))
     if not series or all(len(v) < 2 for v in series.values()):
         return None
@@ -163,7 +168,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, finishes in under two minutes")
     parser.add_argument("--check-only", action="store_true", help="tiny sizes, one repetition, no report")
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6", help="comma-separated workload ids")
+    parser.add_argument("--only", help="comma-separated workload ids (default: all; W7 not with --quick)")
+    parser.add_argument("--w7-rows", type=int, help="W7 row count (default 1000000)")
     parser.add_argument("--out", default=DOC, help="report path (docs/BENCHMARKS.md)")
     parser.add_argument("--sizes", help="W1/W2 row counts, comma-separated (default 10000,30000,100000)")
     parser.add_argument("--repeat", type=int, help="repetitions of each measurement (default 5)")
@@ -172,13 +178,15 @@ def main() -> int:
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("rq").setLevel(logging.WARNING)
-    selected = {w.strip().upper() for w in args.only.split(",")}
+    default = "W1,W2,W3,W4,W5,W6" if args.quick else "W1,W2,W3,W4,W5,W6,W7"  # W7 at 10^6 rows: full run only
+    selected = {w.strip().upper() for w in (args.only or default).split(",")}
     if args.check_only:
         sizes, repeat, calls, ops, jobs = [1000], 1, 200, 2000, 200
     elif args.quick:
         sizes, repeat, calls, ops, jobs = [10_000], 3, 500, 5_000, 500  # < 2 min on a slow day (2 cores)
     else:
         sizes, repeat, calls, ops, jobs = [10_000, 30_000, 100_000], 5, 5000, 100_000, 10_000
+    w7_rows = args.w7_rows or (2_000 if args.check_only else 1_000_000)
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
     if args.repeat:
@@ -189,7 +197,8 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sublarr-bench-") as folder:
         env = Env(sqlite_path=os.path.join(folder, "bench.db"), pg_url=pg_url, redis_url=redis_url, repeat=repeat,
-                  sizes=sizes, calls=calls, cache_ops=ops, jobs=jobs, mariadb_url=mariadb_url)
+                  sizes=sizes, calls=calls, cache_ops=ops, jobs=jobs, mariadb_url=mariadb_url,
+                  w7_rows=w7_rows)
         try:
             results = run_all(env, selected, folder)
         finally:
@@ -212,6 +221,7 @@ def main() -> int:
         "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "SQLite": sqlite3.sqlite_version, "PostgreSQL": pg_version, "MariaDB": mariadb_version, "Redis": redis_ver,
         "sizes": ", ".join(f"{s:,}" for s in sizes), "repetitions": repeat,
+        **({"W7": f"{w7_rows:,} rows, 1 repetition of each upsert"} if "W7" in selected else {}),
     }
     plot = plot_growth(results, os.path.join(os.path.dirname(args.out), "benchmarks-growth.png"))
     with open(args.out, "w") as f:

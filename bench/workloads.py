@@ -31,6 +31,7 @@ class Env:
     cache_ops: int  # W4
     jobs: int  # W5
     mariadb_url: str | None = None
+    w7_rows: int = 1_000_000  # W7 (bench/w7.py)
 
     def storages(self) -> list[tuple[str, str]]:
         out = [("sqlite", f"sqlite:///{self.sqlite_path}")]
@@ -544,5 +545,9 @@ def run_all(env: Env, selected: set[str], folder: str) -> list[Measure]:
         out += w5(env, sqlite_url)
     if "W6" in selected:
         out += w6(env, folder)
+    if "W7" in selected:
+        from bench.w7 import w7
+
+        out += w7(env)
     return out
 
