@@ -4,7 +4,8 @@ Write transactions start with BEGIN IMMEDIATE: a deferred transaction that later
 from read to write fails at once with "database is locked" and ignores busy_timeout
 (the top storage complaint of Bazarr users). Read transactions ask for a deferred BEGIN
 through the ``sqlite_begin`` execution option (``read_options``), so readers never queue
-behind writers.
+behind writers. Prepared writes (``prepare`` / ``run_writes``: the provider counters) send the
+same BEGIN IMMEDIATE / statement / COMMIT on one writer connection per process.
 """
 
 from __future__ import annotations
