@@ -302,7 +302,86 @@ def w3(env: Env) -> list[Measure]:
                       f"{'exact' if counted == expected else 'LOST UPDATES'}")
             results.append(m)
         kernel.close()
+        if storage == "sqlite":
+            results.append(w3_processes(env, url, 4))
     return results
+
+
+_RAW_SEARCH_SQLITE = ("INSERT INTO provider_stats (provider_name, total_searches, last_success_at, updated_at) "
+                      "VALUES (?, 1, ?, ?) ON CONFLICT (provider_name) DO UPDATE SET "
+                      "total_searches = provider_stats.total_searches + 1, "
+                      "last_success_at = excluded.last_success_at, updated_at = excluded.updated_at")
+
+
+def _w3_process(url: str, name: str, calls: int, raw: bool, ready, results) -> None:
+    """One W3 process: boots its own kernel (or opens sqlite3) on the shared SQLite file, waits for the
+    others, then counts ``calls`` searches under ``name``; reports (seconds, errors)."""
+    if raw:
+        db = RawDb("sqlite", url)
+
+        def one():
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000")
+            db.conn.execute("BEGIN IMMEDIATE")
+            db.conn.execute(_RAW_SEARCH_SQLITE, (name, stamp, stamp))
+            db.conn.execute("COMMIT")
+    else:
+        kernel = boot(url)
+        repo = kernel.repo("providers")
+
+        def one():
+            repo.record_search(name, True, 120.0)
+    errors = 0
+    ready.wait()
+    start = time.perf_counter()
+    for _ in range(calls):
+        try:
+            one()
+        except Exception:  # counted, not raised: the workload reports errors
+            errors += 1
+    results.put((time.perf_counter() - start, errors))
+    if raw:
+        db.close()
+    else:
+        kernel.close()
+
+
+def w3_processes(env: Env, url: str, processes: int) -> Measure:
+    """W3 from ``processes`` processes on one SQLite file, each booting its own kernel (raw: its own
+    sqlite3 connection): SQLite's busy_timeout arbitrates between them, not the driver's write lock.
+    Timed from the moment all are ready to the last one's end (boot is not timed); each process is one
+    provider, as in the thread variant."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: nothing of this process's pools
+    m = Measure(f"W3 record_search {processes} processes × {env.calls:,} (sqlite)", unit="ops/s",
+                target="SQLite exact")
+    errors = 0
+    for i in range(env.repeat):
+        for raw in ((False, True) if i % 2 == 0 else (True, False)):
+            ready, results = context.Barrier(processes), context.Queue()
+            procs = [context.Process(target=_w3_process, args=(url, f"{'raw' if raw else 'proc'}-{w}", env.calls,
+                                                               raw, ready, results)) for w in range(processes)]
+            for proc in procs:
+                proc.start()
+            reports = [results.get(timeout=600) for _ in procs]
+            for proc in procs:
+                proc.join(60)
+                if proc.exitcode != 0:
+                    raise RuntimeError(f"a W3 process failed (exit code {proc.exitcode})")
+            seconds = max(r[0] for r in reports)
+            (m.raw if raw else m.ours).append(env.calls * processes / seconds)
+            if not raw:
+                errors += sum(r[1] for r in reports)
+    kernel = boot(url)
+    repo = kernel.repo("providers")
+    counted = sum(repo.get_provider_stats(f"proc-{w}").get("total_searches", 0) for w in range(processes))
+    kernel.close()
+    expected = env.calls * processes * env.repeat
+    m.tags = {"w": "W3", "storage": "sqlite", "processes": processes, "errors": errors,
+              "exact": counted == expected}
+    m.note = (f"errors {errors}; counters {counted} of {expected} "
+              f"{'exact' if counted == expected else 'LOST UPDATES'}; each process boots its own kernel")
+    return m
 
 
 # -- W4: cache ----------------------------------------------------------------------------------------

@@ -233,6 +233,19 @@ class StorageDriver(abc.ABC):
             return stmt.on_conflict_do_nothing(index_elements=list(key))
         return stmt.on_conflict_do_update(index_elements=list(key), set_=set_)
 
+    def prepare(self, statement: Any) -> Any:
+        """``statement`` (built once, every value a ``bindparam``) made ready for :meth:`run_writes`,
+        which runs it many times with different values. Default: the statement itself (SQLAlchemy's
+        compiled cache then serves every run)."""
+        return statement
+
+    def run_writes(self, steps: Sequence[tuple[Any, Mapping[str, Any]]]) -> list[int]:
+        """One write transaction (under :meth:`write_lock`) of the ``(prepared statement, parameters)``
+        steps, in order; their row counts. For hot single-row writes (counters): a driver may run
+        them below SQLAlchemy's Connection, with the same SQL, transaction and errors."""
+        with self.write_lock(), self.engine.begin() as conn:
+            return [conn.execute(stmt, dict(params)).rowcount for stmt, params in steps]
+
     def insert_ignore(self, table: Table, key: Sequence[str]) -> Any:
         """An INSERT that skips a row whose ``key`` exists (rowcount 0 then, 1 when inserted)."""
         return self.insert(table).on_conflict_do_nothing(index_elements=list(key))

@@ -4,7 +4,8 @@ Write transactions start with BEGIN IMMEDIATE: a deferred transaction that later
 from read to write fails at once with "database is locked" and ignores busy_timeout
 (the top storage complaint of Bazarr users). Read transactions ask for a deferred BEGIN
 through the ``sqlite_begin`` execution option (``read_options``), so readers never queue
-behind writers.
+behind writers. Prepared writes (``prepare`` / ``run_writes``: the provider counters) send the
+same BEGIN IMMEDIATE / statement / COMMIT on one writer connection per process.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,10 @@ class SqliteStorage(StorageDriver):
         # Reentrant, so a nested write in one thread meets SQLite's own "database is locked"
         # after busy_timeout instead of hanging.
         self._write_lock = threading.RLock()
+        # The connection prepared writes run on (run_writes), opened on first use: (pid, fairy).
+        self._writer: tuple[int, Any] | None = None
         super().__init__(url, settings, create)
+        event.listen(self.engine, "engine_disposed", self._close_writer)
 
     def write_lock(self):
         return self._write_lock
@@ -151,6 +155,83 @@ class SqliteStorage(StorageDriver):
             conn.connection.dbapi_connection.execute(_BEGIN[mode])
 
         return engine
+
+    # -- prepared writes: hot single-row writes (counters) below SQLAlchemy's Connection ----------------
+
+    def prepare(self, statement: Any) -> Any:
+        """The statement compiled once for this engine (its SQL, and which bound value goes to each
+        ``?``). Statements whose SQL depends on the values (expanding IN, literal_execute) or whose
+        parameter names need escaping stay SQLAlchemy statements (the default path)."""
+        compiled = statement.compile(dialect=self.engine.dialect)
+        if (not compiled.positional or compiled.literal_execute_params or compiled.post_compile_params
+                or compiled.escaped_bind_names or compiled.positiontup is None):
+            return statement
+        return _Prepared(statement, compiled, self.engine.dialect)
+
+    def run_writes(self, steps: Sequence[tuple[Any, Mapping[str, Any]]]) -> list[int]:
+        """The steps on this process's writer connection: BEGIN IMMEDIATE, each statement, COMMIT,
+        what ``Repository.write()`` sends for them, without a SQLAlchemy Connection, its transaction
+        objects, execution context, events and pool checkout per call: that machinery cost 3-4× the
+        statement itself on a single-row counter upsert (record_search, W3). SQLite has one writer
+        at a time and this process's writers queue on the write lock, so one connection, used only
+        under that lock, serves every prepared write; it is opened like a pooled one (same connect
+        setup), outside the pool's count, and closed by ``engine.dispose()`` (restore, adopt,
+        kernel close). A DBAPI error is raised as SQLAlchemy wraps it (``sqlalchemy.exc.OperationalError``
+        ..., parameters hidden), after a rollback."""
+        if not all(isinstance(stmt, _Prepared) for stmt, _ in steps):
+            return super().run_writes(steps)
+        bound = [(stmt.sql, stmt.bind(params)) for stmt, params in steps]  # outside the lock
+        sql = _BEGIN["IMMEDIATE"]
+        with self._write_lock:
+            raw = self._writer_connection()
+            try:
+                raw.execute(sql)
+                counts = []
+                for sql, args in bound:
+                    counts.append(raw.execute(sql, args).rowcount)
+                sql = "COMMIT"
+                raw.execute(sql)
+            except BaseException as exc:
+                try:
+                    if raw.in_transaction:
+                        raw.execute("ROLLBACK")
+                except BaseException:
+                    self._close_writer()  # never reused in an unknown transaction state
+                if isinstance(exc, self.engine.dialect.loaded_dbapi.Error):
+                    raise self._wrapped(exc, sql) from exc
+                raise
+        return counts
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        """The writer connection (call with the write lock held); a process forked from this one
+        opens its own (a SQLite connection must not cross fork)."""
+        writer = self._writer
+        if writer is not None and writer[0] == os.getpid():
+            return writer[1].dbapi_connection
+        if writer is not None:
+            _INHERITED.append(writer)  # the parent's: never closed (nor finalized) by the child
+        try:
+            fairy = self.engine.raw_connection()  # connect event: pragmas, transaction control
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            raise self._wrapped(exc, None) from exc
+        fairy.detach()  # ours until closed: outside the pool's count, never checked in
+        self._writer = (os.getpid(), fairy)
+        return fairy.dbapi_connection
+
+    def _close_writer(self, *_engine: Any) -> None:
+        with self._write_lock:
+            writer, self._writer = self._writer, None
+            if writer is not None and writer[0] == os.getpid():
+                with contextlib.suppress(Exception):
+                    writer[1].close()
+
+    def _wrapped(self, exc: Exception, sql: str | None) -> Exception:
+        """``exc`` as SQLAlchemy's Connection raises it: the sqlalchemy.exc class for its DBAPI class,
+        values hidden (``hide_values`` then ``hide_parameters``)."""
+        with contextlib.suppress(Exception):
+            self.hide_values(exc)
+        return sa.exc.DBAPIError.instance(sql, None, exc, self.engine.dialect.loaded_dbapi.Error,
+                                          hide_parameters=True, dialect=self.engine.dialect, ismulti=False)
 
     def read_options(self) -> dict[str, Any]:
         return {"sqlite_begin": "DEFERRED"}
@@ -300,6 +381,50 @@ class SqliteStorage(StorageDriver):
             "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(pragmas["synchronous"]),
             "pool": type(self.engine.pool).__name__,
         }
+
+
+_INHERITED: list = []  # writer connections a forked child inherited (see _writer_connection)
+
+
+class _Prepared:
+    """A statement compiled once for SQLite (qmark parameters): its SQL and, per ``?``, where the value
+    comes from: a value fixed when the statement was built (processed once, kept in ``_template``), or a
+    caller's parameter (passed through its type's bind processor, as SQLAlchemy does on each execute)."""
+
+    __slots__ = ("statement", "sql", "_template", "_variable")
+
+    def __init__(self, statement: Any, compiled: Any, dialect: Any):
+        self.statement = statement
+        self.sql: str = compiled.string
+        binds = compiled.binds
+        required = frozenset(name for name, bp in binds.items() if bp.required)
+        fixed = compiled.construct_params(dict.fromkeys(required))
+        template: list[Any] = []
+        variable = []
+        for index, name in enumerate(compiled.positiontup):
+            process = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if name in required:
+                variable.append((index, name, process))
+                template.append(None)
+            else:
+                value = fixed[name]
+                template.append(value if process is None else process(value))
+        self._template = template
+        self._variable = tuple(variable)
+
+    def bind(self, params: Mapping[str, Any]) -> list:
+        """The values of the ``?`` in order (a list: sqlite3 takes any sequence)."""
+        out = self._template.copy()
+        try:
+            for index, name, process in self._variable:
+                value = params[name]
+                out[index] = value if process is None else process(value)  # None too, as SQLAlchemy
+        except KeyError as missing:  # as SQLAlchemy's execute raises it
+            orig = sa.exc.InvalidRequestError(f"A value is required for bind parameter {missing.args[0]!r}",
+                                              code="cd3x")
+            raise sa.exc.StatementError(str(orig), self.sql, None, orig, hide_parameters=True,
+                                        code="cd3x") from None
+        return out
 
 
 # -- SQLite files (backups, restores, adoption of legacy files) -----------------------------------

@@ -615,6 +615,18 @@ def test_invalid_missing_languages_json_reads_as_an_empty_list(kernel):
     assert get_wanted_item(item_id)["missing_languages"] == {"de": 1}
 
 
+def test_rows_with_the_same_languages_get_lists_of_their_own(kernel):
+    """Parsed language lists are shared by text (a page repeats a handful of them), never by rows:
+    changing one row's list changes no other row, nor what the next read returns."""
+    for name in ("a", "b"):
+        upsert_wanted_item("episode", f"/tv/{name}.mkv", missing_languages=["de", "en"])
+    first, second = get_wanted_items(per_page=10)["data"]
+    assert first["missing_languages"] == second["missing_languages"] == ["de", "en"]
+    first["missing_languages"].append("fr")
+    assert second["missing_languages"] == ["de", "en"]
+    assert [row["missing_languages"] for row in get_wanted_items(per_page=10)["data"]] == [["de", "en"]] * 2
+
+
 def test_package_exports_every_function():
     assert set(wanted.__all__) >= {
         "upsert_wanted_item", "upsert_wanted_items", "get_wanted_items", "get_wanted_item", "update_wanted_status",

@@ -155,3 +155,78 @@ def test_a_real_deadlock_is_a_conflict_and_is_retried(storage, empty_database) -
         assert kernel.storage.is_conflict(ValueError("not a database error")) is False
     finally:
         kernel.close()
+
+
+# -- prepared writes (StorageDriver.prepare / run_writes): the hot counter path ----------------------
+
+def _stats_statements(kernel):
+    import sqlalchemy as sa
+
+    from sublarr.plugins.providers.repository import stats
+
+    count = kernel.storage.prepare(kernel.storage.upsert(
+        stats, {"provider_name": sa.bindparam("name", type_=sa.Text()), "total_searches": 1,
+                "avg_response_time_ms": sa.bindparam("rt", type_=stats.c.avg_response_time_ms.type)},
+        key=["provider_name"], update={"total_searches": stats.c.total_searches + 1}))
+    insert = kernel.storage.prepare(stats.insert().values(provider_name=sa.bindparam("name", type_=sa.Text())))
+    return count, insert
+
+
+def test_prepared_writes_are_one_transaction_and_fail_as_sqlalchemy_does(kernel) -> None:
+    """Every engine: the steps commit together or not at all, row counts come back, a failing step
+    raises the sqlalchemy.exc class a Connection raises (no bound value in it), a missing parameter
+    raises StatementError before anything is sent."""
+    import sqlalchemy as sa
+
+    providers = kernel.repo("providers")
+    count, insert = _stats_statements(kernel)
+    counts = kernel.storage.run_writes([(count, {"name": "a", "rt": 2}), (count, {"name": "a", "rt": None})])
+    assert len(counts) == 2 and counts[0] == 1 and counts[1] >= 1  # MariaDB counts an updated row twice
+    assert providers.get_provider_stats("a")["total_searches"] == 2
+    assert providers.get_provider_stats("a")["avg_response_time_ms"] == 2.0
+    with pytest.raises(sa.exc.IntegrityError) as failed:
+        kernel.storage.run_writes([(count, {"name": "b", "rt": 1}), (insert, {"name": "secret-name-a"}),
+                                   (insert, {"name": "secret-name-a"})])
+    assert "secret-name-a" not in str(failed.value)
+    assert providers.get_provider_stats("b") == {}  # the first step was rolled back with the rest
+    assert providers.get_provider_stats("secret-name-a") == {}
+    with pytest.raises(sa.exc.StatementError, match="A value is required for bind parameter 'rt'"):
+        kernel.storage.run_writes([(count, {"name": "c"})])
+    assert kernel.storage.run_writes([(count, {"name": "a", "rt": 1})])  # the connection is still usable
+    assert providers.get_provider_stats("a")["total_searches"] == 3
+
+
+def test_sqlite_writer_connection_is_closed_by_dispose_and_not_shared_with_a_fork(tmp_path) -> None:
+    """SQLite runs prepared writes on one writer connection per process: engine.dispose() (restore,
+    adopt, kernel close) closes it, so the last close still removes the WAL files; a forked child
+    opens its own instead of writing through its parent's."""
+    import os
+
+    from tests.conftest import boot
+
+    db = tmp_path / "w.db"
+    kernel = boot(f"sqlite:///{db}")
+    providers = kernel.repo("providers")
+    try:
+        providers.record_search("p", True, 10.0)
+        kernel.engine.dispose()
+        assert kernel.storage._writer is None
+        providers.record_search("p", False)
+        parent_writer = kernel.storage._writer
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit status
+            try:
+                providers.record_search("p", True)
+                ok = kernel.storage._writer is not parent_writer and kernel.storage._writer[0] == os.getpid()
+            except BaseException:
+                ok = False
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert kernel.storage._writer is parent_writer
+        providers.record_search("p", True)
+        assert providers.get_provider_stats("p")["total_searches"] == 4
+    finally:
+        kernel.close()
+    assert not (tmp_path / "w.db-wal").exists()
+    assert not (tmp_path / "w.db-shm").exists()

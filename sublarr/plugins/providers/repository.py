@@ -117,6 +117,18 @@ def _download_upsert(storage: StorageDriver, scored: bool) -> Executable:
     return storage.upsert(stats, first, key=["provider_name"], update=again)
 
 
+def _failure_upsert(storage: StorageDriver) -> Executable:
+    """Count one failed download (parameters ``name``, ``now``) in one upsert."""
+    c = stats.c
+    now = bindparam("now", type_=Text())
+    first = {"provider_name": bindparam("name", type_=Text()), "failed_downloads": 1,
+             "consecutive_failures": 1, "last_failure_at": now, "updated_at": now}
+    again = {"failed_downloads": _count(c.failed_downloads) + 1,
+             "consecutive_failures": _count(c.consecutive_failures) + 1,
+             "last_failure_at": now, "updated_at": now}
+    return storage.upsert(stats, first, key=["provider_name"], update=again)
+
+
 class ProvidersRepository(Repository):
     """Provider search cache, download history and statistics (legacy ``db/providers.py``).
 
@@ -281,23 +293,24 @@ class ProvidersRepository(Repository):
 
     # -- statistics ------------------------------------------------------------------------------
 
-    def _stats_upsert(self, conn: Connection, build: Callable[..., Executable], *variant: bool) -> Executable:
-        """The prepared statement ``build(storage, *variant)``, built once per repository: the hot
-        paths only bind values, so the write transaction is not held while SQLAlchemy builds
-        expressions (that doubled the lock time and starved concurrent SQLite writers)."""
+    def _prepared_write(self, build: Callable[..., Executable], *variant: bool) -> Any:
+        """The statement ``build(storage, *variant)``, built and prepared (``storage.prepare``) once per
+        repository: the hot paths only bind values, so the write transaction is not held while
+        SQLAlchemy builds or compiles expressions (that doubled the lock time and starved concurrent
+        SQLite writers), and the driver may run it without a SQLAlchemy Connection (``run_writes``)."""
         key = (build, variant)
         stmt = self._prepared.get(key)
         if stmt is None:
-            stmt = self._prepared[key] = build(self.storage, *variant)
+            stmt = self._prepared[key] = self.storage.prepare(build(self.storage, *variant))
         return stmt
 
-    def _search(self, conn: Connection, provider_name: str, success: bool, response_time_ms: float | None) -> None:
-        stmt = self._stats_upsert(conn, _search_upsert, success, response_time_ms is not None)
-        conn.execute(stmt, {"name": provider_name, "now": now_iso(), "rt": response_time_ms})
+    def _search(self, provider_name: str, success: bool, response_time_ms: float | None) -> tuple[Any, dict]:
+        stmt = self._prepared_write(_search_upsert, success, response_time_ms is not None)
+        return stmt, {"name": provider_name, "now": now_iso(), "rt": response_time_ms}
 
-    def _download(self, conn: Connection, provider_name: str, score: int) -> None:
-        stmt = self._stats_upsert(conn, _download_upsert, score > 0)
-        conn.execute(stmt, {"name": provider_name, "now": now_iso(), "score": score})
+    def _download(self, provider_name: str, score: int) -> tuple[Any, dict]:
+        stmt = self._prepared_write(_download_upsert, score > 0)
+        return stmt, {"name": provider_name, "now": now_iso(), "score": score}
 
     def record_search(self, provider_name: str, success: bool, response_time_ms: float | None = None) -> None:
         """Count a search: ``total_searches + 1``; success stamps ``last_success_at`` and resets
@@ -305,27 +318,19 @@ class ProvidersRepository(Repository):
         ``consecutive_failures`` and stamps ``last_failure_at``; a response time updates the
         running average. One upsert statement."""
         _check_search(provider_name, success, response_time_ms)
-        with self.write() as conn:
-            self._search(conn, provider_name, success, response_time_ms)
+        self.storage.run_writes([self._search(provider_name, success, response_time_ms)])
 
     def record_download(self, provider_name: str, score: int) -> None:
         """Count a successful download: ``successful_downloads + 1``, a score > 0 enters the
         running ``avg_score``, ``consecutive_failures`` resets."""
         _require_name(provider_name)
         require_int("score", score)
-        with self.write() as conn:
-            self._download(conn, provider_name, score)
+        self.storage.run_writes([self._download(provider_name, score)])
 
     def record_download_failure(self, provider_name: str) -> None:
         """Count a failed download: ``failed_downloads`` and ``consecutive_failures`` + 1."""
-        now = now_iso()
-        c = stats.c
-        first = {"provider_name": _require_name(provider_name), "failed_downloads": 1,
-                 "consecutive_failures": 1, "last_failure_at": now, "updated_at": now}
-        again = {"failed_downloads": _count(c.failed_downloads) + 1, "consecutive_failures": _count(c.consecutive_failures) + 1,
-                 "last_failure_at": now, "updated_at": now}
-        with self.write() as conn:
-            conn.execute(self.storage.upsert(stats, first, key=["provider_name"], update=again))
+        params = {"name": _require_name(provider_name), "now": now_iso()}
+        self.storage.run_writes([(self._prepared_write(_failure_upsert), params)])
 
     def update_provider_stats(self, provider_name: str, success: bool, score: int = 0,
                               response_time_ms: float | None = None) -> None:
@@ -334,10 +339,10 @@ class ProvidersRepository(Repository):
         function, a successful search counts as a successful download even with score 0."""
         _check_search(provider_name, success, response_time_ms)
         require_int("score", score)
-        with self.write() as conn:
-            self._search(conn, provider_name, success, response_time_ms)
-            if success:
-                self._download(conn, provider_name, score)
+        steps = [self._search(provider_name, success, response_time_ms)]
+        if success:
+            steps.append(self._download(provider_name, score))
+        self.storage.run_writes(steps)
 
     def get_provider_stats(self, provider_name: str | None = None) -> dict:
         """One provider's row dict (``{}`` if none), or ``{provider_name: row}`` for all when

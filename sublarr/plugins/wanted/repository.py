@@ -54,11 +54,28 @@ def _item_type(value: Any) -> str:
 def _row_dict(row: Mapping[Any, Any]) -> dict:
     """Every column in table order; ``missing_languages`` parsed ([] when empty or invalid), as legacy."""
     item = dict(row)
-    try:
-        item["missing_languages"] = json.loads(item["missing_languages"] or "[]")
-    except ValueError:
-        item["missing_languages"] = []
+    item["missing_languages"] = _languages(item["missing_languages"])
     return item
+
+
+# missing_languages as stored -> its list: a library repeats a handful of language lists on every row,
+# and json.loads of each cost a page as much as reading it (W2); bounded, each row gets its own copy
+_parsed_languages: dict[str, list[str]] = {}
+
+
+def _languages(text: str | None) -> Any:
+    cached = _parsed_languages.get(text)  # type: ignore[arg-type]
+    if cached is not None:
+        return cached.copy()
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return []
+    if type(value) is list and all(type(v) is str for v in value) and isinstance(text, str):
+        if len(_parsed_languages) >= 256:
+            _parsed_languages.clear()
+        _parsed_languages[text] = value.copy()
+    return value
 
 
 def _chunks(values: Sequence, size: int) -> Iterator[Sequence]:
