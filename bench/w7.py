@@ -44,7 +44,7 @@ def _chunks(items: Iterator[dict], size: int) -> Iterator[list[dict]]:
 
 def raw_stream_upsert(raw: RawDb, n: int) -> None:
     """The raw driver's upsert of ``iter_items(n)`` in one transaction, fed chunk by chunk."""
-    from bench.workloads import raw_mariadb_upsert_sql, raw_upsert_sql, RAW_COLUMNS
+    from bench.workloads import RAW_COLUMNS, raw_mariadb_upsert_sql, raw_upsert_sql
 
     if raw.storage == "sqlite":
         sql = raw_upsert_sql("(" + ", ".join("?" * len(RAW_COLUMNS)) + ")")

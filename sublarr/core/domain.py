@@ -277,8 +277,8 @@ def _window(conn: Connection, query: Select, key, order, limit: int, offset: int
     # plain dicts from the row tuples, one fetchall: a RowMapping per row (fetched one by one), then
     # dict(mapping) key by key, cost more than SQLite's own work on a page (W2 page 1)
     result = conn.execute(query.order_by(*order))
-    keys = tuple(result.keys())
-    return [dict(zip(keys, values)) for values in result.fetchall()]
+    names = tuple(result.keys())
+    return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
 
 
 def _order_key(order: Sequence[UnaryExpression]):

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import create_engine, event
@@ -33,7 +33,7 @@ from sublarr.drivers.base import (
     StorageFeatures,
     executemany_writer,
     identity_columns,
-    private_file,
+    replaced_atomically,
     switched,
 )
 
@@ -216,7 +216,7 @@ class SqliteStorage(StorageDriver):
             raise self._wrapped(exc, None) from exc
         fairy.detach()  # ours until closed: outside the pool's count, never checked in
         self._writer = (os.getpid(), fairy)
-        return fairy.dbapi_connection
+        return cast(sqlite3.Connection, fairy.dbapi_connection)  # pysqlite's: set while the fairy is open
 
     def _close_writer(self, *_engine: Any) -> None:
         with self._write_lock:
@@ -461,18 +461,13 @@ def sqlite_snapshot(source: sqlite3.Connection, destination: Path, *,
     transaction; steps (``pages > 0``) only for a source nobody else writes (a write starts the copy
     over). ``on_step(status, remaining, total)`` is called after each step.
     """
-    from sublarr.core.backup import fsync_dir, fsync_file
-
-    tmp = private_file(destination.with_name(destination.name + ".tmp"))
-    target = sqlite3.connect(tmp, isolation_level=None)
-    try:
-        source.backup(target, pages=pages, progress=on_step)
-        target.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        target.close()
-    fsync_file(tmp)
-    os.replace(tmp, destination)
-    fsync_dir(destination.parent)
+    with replaced_atomically(destination) as tmp:  # a failed copy leaves no .tmp file behind
+        target = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            source.backup(target, pages=pages, progress=on_step)
+            target.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            target.close()
     return destination
 
 

@@ -133,7 +133,8 @@ def test_the_hook_processes_die_with_the_sublarr_process(make_script, tmp_path, 
         assert all(alive(pid) for pid in leftovers)
         runner.send_signal(sig)
         runner.wait(timeout=10)
-        wait_until(lambda: not any(alive(pid) for pid in leftovers), 5, what="every hook process gone")
+        wait_until(lambda: not any(alive(pid) for pid in leftovers), 30,  # a deadline, not a speed: a loaded machine
+                   what="every hook process gone")
     finally:
         runner.kill()
         runner.wait()
