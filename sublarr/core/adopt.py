@@ -43,8 +43,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
-
 from sublarr.core.backup import fsync_dir, fsync_file, unique_path, utc_stamp
 from sublarr.core.domain import Domain
 from sublarr.core.errors import MigrationError, SublarrError
@@ -347,7 +345,7 @@ class _Adoption:
     def _build_baseline(self, adopted: list[Domain]) -> Migrator:
         from sublarr.drivers.sqlite import SqliteStorage
 
-        self.work_storage = work_storage = SqliteStorage(make_url(f"sqlite:///{self.work}"), self.settings)
+        self.work_storage = work_storage = SqliteStorage.for_file(self.work, self.settings)
         migrator = Migrator(work_storage, self.domains, self.settings)
         names = {d.name for d in adopted}
         for domain in migrator.domains:  # dependency order

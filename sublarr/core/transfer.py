@@ -41,7 +41,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.schema import sort_tables
 
 from sublarr.core.errors import SublarrError
@@ -350,7 +350,7 @@ def _seed_rows(kernel: Kernel) -> dict[str, list[bytes]]:
     from sublarr.drivers.sqlite import SqliteStorage
 
     with tempfile.TemporaryDirectory(prefix="sublarr-seeds-") as scratch:
-        storage = SqliteStorage(make_url(f"sqlite:///{os.path.join(scratch, 'seed.db')}"), kernel.settings)
+        storage = SqliteStorage.for_file(os.path.join(scratch, "seed.db"), kernel.settings)
         try:
             Migrator(storage, kernel.domains.values(), kernel.settings).upgrade()
             with storage.engine.connect() as conn:

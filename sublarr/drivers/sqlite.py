@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 
 from sublarr.core.errors import DatabaseMissing
@@ -38,6 +38,7 @@ from sublarr.drivers.base import (
 )
 
 if TYPE_CHECKING:
+    from sublarr.core.settings import Settings
     from sublarr.core.transfer import Progress
 
 _BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED", "EXCLUSIVE": "BEGIN EXCLUSIVE"}
@@ -92,6 +93,12 @@ class SqliteStorage(StorageDriver):
             if db.startswith("//"):  # file://host/path or file:///path
                 db = "/" + db[2:].split("/", 1)[-1]
         return None if not db or db == ":memory:" or db.startswith("file::memory:") else db
+
+    @classmethod
+    def for_file(cls, path: str | os.PathLike[str], settings: Settings,
+                 create: Create = Create.DATABASE) -> SqliteStorage:
+        """A storage on the SQLite file ``path`` (the scratch and work files of adoption and copy)."""
+        return cls(make_url(f"sqlite:///{os.fspath(path)}"), settings, create)
 
     def __init__(self, url, settings, create: Create = Create.DATABASE):
         # SQLite has one writer at a time. Its busy handler retries with sleeps, which is unfair:
