@@ -64,14 +64,16 @@ _parsed_languages: dict[str, list[str]] = {}
 
 
 def _languages(text: str | None) -> Any:
-    cached = _parsed_languages.get(text)  # type: ignore[arg-type]
+    if not text:
+        return []
+    cached = _parsed_languages.get(text)
     if cached is not None:
         return cached.copy()
     try:
-        value = json.loads(text or "[]")
+        value = json.loads(text)
     except ValueError:
         return []
-    if type(value) is list and all(type(v) is str for v in value) and isinstance(text, str):
+    if type(value) is list and all(type(v) is str for v in value):
         if len(_parsed_languages) >= 256:
             _parsed_languages.clear()
         _parsed_languages[text] = value.copy()
