@@ -124,6 +124,6 @@ def _w7(results: list[Measure]) -> list[tuple[str, str, str, str]]:
             (small_mb, big_mb), (raw_small, raw_big) = m.tags["ours_mb"], m.tags["raw_mb"]
             # 10× the rows: a batch-bounded upsert stays within 2× (allocator noise), a materialising one grows ~10×
             rows.append((f"W7 ({storage})", f"upsert peak memory bounded by the batch ({m.tags['small']:,} → "
-                         f"{m.tags['n']:,} rows)", f"ours {small_mb:.1f} → {big_mb:.1f} MB ({big_mb / small_mb:.1f}×); "
+                         f"{m.tags['n']:,} rows)", f"in batches {small_mb:.1f} → {big_mb:.1f} MB ({big_mb / small_mb:.1f}×); "
                          f"raw streaming {raw_small:.1f} → {raw_big:.1f} MB", _verdict(big_mb <= 2 * small_mb)))
     return rows

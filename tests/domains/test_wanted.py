@@ -292,6 +292,92 @@ def test_batch_upsert_without_returning_looks_the_ids_up(make_kernel):
     assert repo.get_wanted_item(ids[0])["file_path"] == "/tv/a.mkv"
 
 
+# -- upsert_wanted_items_in_batches ----------------------------------------------------------------
+
+def scan_of(n: int, **fields):
+    """A generator of n items: the scan a caller streams without building it."""
+    return (episode(f"/tv/Show {i // 10}/S01E{i % 10:02d}.mkv", sonarr_episode_id=i, **fields) for i in range(n))
+
+
+def comparable(rows: list[dict]) -> list[dict]:
+    times = ("id", "added_at", "updated_at", "last_search_at")
+    return sorted(({k: v for k, v in row.items() if k not in times} for row in rows),
+                  key=lambda row: (row["file_path"], row["target_language"], row["subtitle_type"]))
+
+
+def test_batches_leave_what_one_transaction_leaves(kernel):
+    """Same rules and same rows as upsert_wanted_items, with identities repeated across batches
+    (the later item wins), an ignored item kept ignored, and ids, history and added_at kept."""
+    def scan():
+        yield from scan_of(7, title="first")
+        yield episode("/tv/Show 0/S01E01.mkv", sonarr_episode_id=1, title="again", item_type="movie")
+        yield from scan_of(3, title="last")
+
+    results = []
+    repo = kernel.repo("wanted")
+    for batched in (False, True):
+        with kernel.engine.begin() as conn:
+            conn.execute(items_table.delete())
+        ignored = repo.upsert_wanted_item("episode", "/tv/Show 0/S01E02.mkv", title="before")
+        repo.update_wanted_status(ignored, "ignored")
+        repo.update_wanted_search(ignored)
+        searches = repo.get_wanted_item(ignored)["search_count"]
+        if batched:
+            assert repo.upsert_wanted_items_in_batches(scan(), batch_size=3) == 11
+        else:
+            repo.upsert_wanted_items(list(scan()))
+        rows = stored(kernel)
+        assert len(rows) == 7
+        kept = repo.get_wanted_item(ignored)
+        assert (kept["status"], kept["item_type"], kept["title"], kept["search_count"]) == \
+            ("ignored", "episode", "last", searches)
+        results.append(comparable(rows))
+    assert results[0] == results[1]
+    assert {row["title"] for row in results[1]} == {"last", "first"}
+
+
+def test_a_bad_item_stops_the_batches_at_its_own(kernel):
+    def scan():
+        yield from scan_of(5)
+        yield episode("/tv/bad.mkv", sonarr_episode_id="seven")
+        yield episode("/tv/after.mkv")
+
+    repo = kernel.repo("wanted")
+    with pytest.raises(ValueError, match=r"wanted item 5: sonarr_episode_id .*\(the 4 items before its batch were "
+                                         r"written; none from item 4 on\)"):
+        repo.upsert_wanted_items_in_batches(scan(), batch_size=2)
+    assert sorted(row["sonarr_episode_id"] for row in stored(kernel)) == [0, 1, 2, 3]
+
+
+def test_batches_refuse_bad_arguments_before_writing(kernel):
+    repo = kernel.repo("wanted")
+    for size in (0, -1, "10", 2.5, None):
+        with pytest.raises(ValueError, match="batch_size"):
+            repo.upsert_wanted_items_in_batches(scan_of(3), batch_size=size)
+    for not_a_list in ("/tv/1.mkv", episode("/tv/1.mkv"), None, 5):
+        with pytest.raises(ValueError, match="items must be a list"):
+            repo.upsert_wanted_items_in_batches(not_a_list)
+    assert repo.upsert_wanted_items_in_batches([]) == 0
+    assert stored(kernel) == []
+
+
+def test_batches_commit_one_by_one_and_write_no_returning_clause(make_kernel):
+    k = make_kernel()
+    inserts = []
+
+    @event.listens_for(k.engine, "before_cursor_execute")
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO wanted_items"):
+            inserts.append(statement)
+
+    commits = []
+    event.listen(k.engine, "commit", lambda conn: commits.append(1))
+    assert k.repo("wanted").upsert_wanted_items_in_batches(scan_of(10), batch_size=4) == 10
+    assert get_wanted_count() == 10
+    assert inserts and not any("RETURNING" in statement.upper() for statement in inserts)
+    assert len(commits) >= 3  # 4 + 4 + 2 items: a transaction each
+
+
 # -- concurrency -----------------------------------------------------------------------------------
 
 def test_threads_upserting_the_same_items_create_no_duplicates(patient_kernel):

@@ -37,6 +37,7 @@ __all__ = [
     "update_wanted_status",
     "upsert_wanted_item",
     "upsert_wanted_items",
+    "upsert_wanted_items_in_batches",
 ]
 
 
@@ -164,8 +165,26 @@ def upsert_wanted_items(items: Sequence[Mapping[str, Any]]) -> list[int]:
     identity given twice: the later item wins). Every item is validated before anything is
     written. Rows go in as batched ``INSERT ... ON CONFLICT DO UPDATE`` statements, ordered
     by identity so that concurrent scans lock rows in one order (no deadlock on PostgreSQL).
+    Memory grows with the number of items (all are validated first, the ids are returned);
+    ``upsert_wanted_items_in_batches`` takes a scan of any size in bounded memory.
     """
     return _repo().upsert_wanted_items(items=items)
+
+
+def upsert_wanted_items_in_batches(items: Iterable[Mapping[str, Any]], batch_size: int = 5000) -> int:
+    """Upsert a library scan of any size in bounded memory, one transaction per batch; returns
+    the number of items taken.
+
+    The items (dicts of ``upsert_wanted_item``'s arguments, from any iterable: a generator
+    keeps the scan itself out of memory) go in as ``upsert_wanted_items`` writes them, with the
+    same rules and the same result (an identity given twice: the later item wins, also across
+    batches), ``batch_size`` items at a time. Each batch is validated whole and then committed,
+    so memory is bounded by the batch, not by the scan, and no ids are collected. A bad item
+    stops the scan with a ValueError naming its position and how many items before its batch
+    were written; nothing of its batch or after it is. A batch the engine rolls back as a
+    deadlock victim is run again on its own.
+    """
+    return _repo().upsert_wanted_items_in_batches(items=items, batch_size=batch_size)
 
 
 # -- the legacy layer's names for the functions above ----------------------------------------

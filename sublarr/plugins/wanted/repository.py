@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import functools
 import inspect
+import itertools
 import json
 import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -104,7 +106,7 @@ class _MultiRowUpsert:
     returning: bool  # RETURNING id + identity (SQLite >= 3.35, PostgreSQL)
 
     @classmethod
-    def compile(cls, dialect: Dialect, statement) -> _MultiRowUpsert:
+    def compile(cls, dialect: Dialect, statement, returning: bool) -> _MultiRowUpsert:
         # One flat list of values needs positional placeholders: psycopg2's dialect renders
         # named ones (pyformat), while the driver accepts its positional "format" style too.
         positional = dialect if dialect.positional else type(dialect)(paramstyle="format")
@@ -120,7 +122,7 @@ class _MultiRowUpsert:
         return cls(head=sql[:start], group=sql[start:end], tail=sql[end:],
                    tail_params=tuple(compiled.params[n] for n in tail_names),
                    rows_per_batch=max(1, min(dialect.insertmanyvalues_page_size, room // len(UPSERT_COLUMNS))),
-                   returning=dialect.insert_returning)
+                   returning=returning and dialect.insert_returning)
 
     def run(self, conn: Connection, rows: Sequence[tuple]) -> list:
         sql = self.head + ", ".join([self.group] * len(rows)) + self.tail
@@ -151,9 +153,16 @@ class WantedRepository(Repository):
 
     def __init__(self, kernel):
         super().__init__(kernel)
-        self._upsert = _MultiRowUpsert.compile(self.engine.dialect, self._upsert_statement())
+        self._upsert = _MultiRowUpsert.compile(self.engine.dialect, self._upsert_statement(returning=True),
+                                               returning=True)
 
-    def _upsert_statement(self):
+    @functools.cached_property
+    def _upsert_only(self) -> _MultiRowUpsert:
+        """The upsert without RETURNING, for writes that collect no ids."""
+        return _MultiRowUpsert.compile(self.engine.dialect, self._upsert_statement(returning=False),
+                                       returning=False)
+
+    def _upsert_statement(self, returning: bool):
         ignored = c.status == "ignored"
 
         def on_conflict(new):
@@ -166,6 +175,8 @@ class WantedRepository(Repository):
 
         stmt = self.storage.upsert(wanted, {n: bindparam(n) for n in UPSERT_COLUMNS}, key=IDENTITY,
                                    update=on_conflict)
+        if not returning:
+            return stmt.inline()  # no implicit RETURNING of the new id either (PostgreSQL adds one)
         if self.engine.dialect.insert_returning:
             stmt = stmt.returning(c.id, *(c[n] for n in IDENTITY))
         return stmt
@@ -195,20 +206,12 @@ class WantedRepository(Repository):
         identity given twice: the later item wins). Every item is validated before anything is
         written. Rows go in as batched ``INSERT ... ON CONFLICT DO UPDATE`` statements, ordered
         by identity so that concurrent scans lock rows in one order (no deadlock on PostgreSQL).
+        Memory grows with the number of items (all are validated first, the ids are returned);
+        ``upsert_wanted_items_in_batches`` takes a scan of any size in bounded memory.
         """
-        now = now_iso()
-        keys: list[tuple] = []
-        latest: dict[tuple, tuple] = {}
         # iterated once, never copied: a scan fed from a generator does not hold every input dict
         # alongside its rows (peak of 100k generated items on SQLite: 105.8 MB with the copy, 89.0 MB without)
-        for position, item in enumerate(_iterable("items", items)):
-            try:
-                row = _item_row(item, now)
-            except ValueError as exc:
-                raise ValueError(f"wanted item {position}: {exc}") from None
-            key = (row[_IDENTITY_AT[0]], row[_IDENTITY_AT[1]], row[_IDENTITY_AT[2]])
-            keys.append(key)
-            latest[key] = row
+        keys, latest = _validated(enumerate(_iterable("items", items)), now_iso())
         if not keys:
             return []
         rows = [latest[key] for key in sorted(latest)]
@@ -231,6 +234,44 @@ class WantedRepository(Repository):
         self.storage.retry_conflicts(write_all)
         self.kernel.storage.after_bulk_write(wanted.name, len(rows))
         return [ids[key] for key in keys]
+
+    def upsert_wanted_items_in_batches(self, items: Iterable[Mapping[str, Any]], batch_size: int = 5000) -> int:
+        """Upsert a library scan of any size in bounded memory, one transaction per batch; returns
+        the number of items taken.
+
+        The items (dicts of ``upsert_wanted_item``'s arguments, from any iterable: a generator
+        keeps the scan itself out of memory) go in as ``upsert_wanted_items`` writes them, with the
+        same rules and the same result (an identity given twice: the later item wins, also across
+        batches), ``batch_size`` items at a time. Each batch is validated whole and then committed,
+        so memory is bounded by the batch, not by the scan, and no ids are collected. A bad item
+        stops the scan with a ValueError naming its position and how many items before its batch
+        were written; nothing of its batch or after it is. A batch the engine rolls back as a
+        deadlock victim is run again on its own.
+        """
+        size = require_int("batch_size", batch_size, minimum=1)
+        numbered = enumerate(_iterable("items", items))
+        now = now_iso()  # one scan, one time: its items page in input order (ties broken by id)
+        taken = 0
+        try:
+            while batch := list(itertools.islice(numbered, size)):
+                try:
+                    _keys, latest = _validated(batch, now)
+                except ValueError as exc:
+                    raise ValueError(f"{exc} (the {taken:,} items before its batch were written; "
+                                     f"none from item {taken:,} on)") from None
+                rows = [latest[key] for key in sorted(latest)]
+
+                def write_batch(rows: list[tuple] = rows) -> None:
+                    with self.write() as conn:
+                        for chunk in _chunks(rows, self._upsert_only.rows_per_batch):
+                            self._upsert_only.run(conn, chunk)
+
+                self.storage.retry_conflicts(write_batch)
+                taken += len(batch)
+        finally:
+            if taken:
+                self.kernel.storage.after_bulk_write(wanted.name, taken)
+        return taken
 
     def update_wanted_status(self, item_id: int, status: str, error: str = "") -> bool:
         """Set status and error (overwritten with '' when not given, as legacy); False if no such item."""
@@ -503,6 +544,22 @@ def _item_row(item: Mapping[str, Any], now: str) -> tuple:
     values["status"] = "wanted"
     values["added_at"] = values["updated_at"] = now
     return _ROW(values)
+
+
+def _validated(numbered: Iterable[tuple[int, Any]], now: str) -> tuple[list[tuple], dict[tuple, tuple]]:
+    """The identities of ``(position, item)`` pairs in input order, and each identity's row from
+    its latest item; ValueError naming the position of the first bad item."""
+    keys: list[tuple] = []
+    latest: dict[tuple, tuple] = {}
+    for position, item in numbered:
+        try:
+            row = _item_row(item, now)
+        except ValueError as exc:
+            raise ValueError(f"wanted item {position}: {exc}") from None
+        key = (row[_IDENTITY_AT[0]], row[_IDENTITY_AT[1]], row[_IDENTITY_AT[2]])
+        keys.append(key)
+        latest[key] = row
+    return keys, latest
 
 
 def _missing_languages(languages: Any) -> str:
