@@ -179,6 +179,9 @@ def check_limit(limit: int, name: str = "limit") -> int:
 
 
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
+# Exact types whose check is decided by the type alone (bool, float, None: nothing to check) or by one
+# cheap test (an ASCII str holds no surrogate; an int in 64 bits): the guard's fast path.
+_PASSING = frozenset({str, int, bool, float, type(None)})
 
 
 def _check_argument(name: str, value: Any) -> None:
@@ -211,14 +214,22 @@ def guard_arguments(method: Callable) -> Callable:
     positional = [p.name for p in parameters
                   if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
 
+    def check(name: str, value: Any) -> None:
+        kind = type(value)
+        if kind in _PASSING:  # the common cases first: this runs before every repository call
+            if kind is str and not value.isascii():
+                check_text(name, value)
+            elif kind is int and not _INT64[0] <= value <= _INT64[1]:
+                _check_argument(name, value)
+        elif isinstance(value, (str, int, list, tuple, set, frozenset, Mapping)):
+            _check_shallow(name, value)
+
     @functools.wraps(method)
     def guarded(self, *args, **kwargs):
         for index, value in enumerate(args):
-            if isinstance(value, (str, int, list, tuple, set, frozenset, Mapping)):
-                _check_shallow(positional[index] if index < len(positional) else f"argument {index + 1}", value)
+            check(positional[index] if index < len(positional) else f"argument {index + 1}", value)
         for name, value in kwargs.items():
-            if isinstance(value, (str, int, list, tuple, set, frozenset, Mapping)):
-                _check_shallow(name, value)
+            check(name, value)
         return method(self, *args, **kwargs)
 
     guarded._sublarr_guarded = True

@@ -22,8 +22,9 @@ def fmt(moment: datetime) -> str:
 
 
 def now_iso() -> str:
-    """Now, in the kernel's format."""
-    return fmt(utcnow())
+    """Now, in the kernel's format (``fmt(utcnow())``; isoformat is twice as fast as strftime, and
+    this runs in every write: the first 26 characters leave out the ``+00:00``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")[:26]
 
 
 def iso_in(**delta: float) -> str:

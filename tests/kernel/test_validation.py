@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import pytest
 import sqlalchemy.exc
 
 from sublarr.core import domain, validation
 from sublarr.core.secrets import MASK, first_line, registry
-from sublarr.core.timeutil import now_iso
+from sublarr.core.timeutil import fmt, now_iso, parse
 from sublarr.core.validation import (
     clean_fields,
     require_amount,
@@ -87,6 +88,7 @@ def test_choices_and_lists():
 
 def test_times_from_now_and_ago():
     before = now_iso()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", before) and fmt(parse(before)) == before
     assert time_in("ttl_days", 1) > before > time_ago("days", 1)
     assert time_in("ttl_hours", 0, "hours") >= before
     assert time_ago("days", 10**9) == ""  # before the year 1: earlier than every timestamp
@@ -115,3 +117,27 @@ def test_first_line_of_an_error_prefers_the_drivers_message_and_hides_secrets():
     wrapped = sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("password first-line-test-secret refused\n2"))
     assert first_line(wrapped) == f"password {MASK} refused"
     assert first_line(ValueError("")) == "ValueError"
+
+
+class _Text(str):
+    pass
+
+
+def test_the_argument_guard_checks_subclasses_and_containers_as_it_checks_plain_values():
+    """The guard's fast path (exact str/int/bool/float/None) and its general path refuse alike."""
+    class Repo(domain.Repository):
+        domain = "guard"
+
+        def take(self, *values, **named):
+            return values, named
+
+    repo = object.__new__(Repo)
+    assert repo.take("é", 2 ** 63 - 1, True, 1.5, None, key="plain") == (("é", 2 ** 63 - 1, True, 1.5, None),
+                                                                          {"key": "plain"})
+    for bad in ("a\ud800", _Text("a\ud800"), ["ok", "\ud800"], {"k": "\udfff"}, ("x", 2 ** 63)):
+        with pytest.raises(ValueError, match=r"argument 2|lone surrogates|64 bits"):
+            repo.take("fine", bad)
+    with pytest.raises(ValueError, match="key must fit in 64 bits"):
+        repo.take(key=-(2 ** 63) - 1)
+    with pytest.raises(ValueError, match="key must not contain lone surrogates"):
+        repo.take(key=_Text("\ud800"))
