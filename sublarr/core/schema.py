@@ -24,6 +24,17 @@ class BigId(sa.BigInteger):
     KEY`` is 64-bit, and AUTOINCREMENT needs exactly that type name there)."""
 
 
+class Timestamp(sa.Text):
+    """A moment as the kernel writes it (``2026-11-25T01:02:03.000004``; legacy rows also hold
+    ``YYYY-MM-DD HH:MM:SS``): text on every engine, at most ``max_chars`` characters. An engine that
+    indexes only a prefix of unbounded text (MariaDB) spells it as a bounded string, so that an index
+    over it holds the whole value and can give ``ORDER BY`` its order: a prefix cannot, and every
+    page of a list ordered by the column then sorts all its rows. SQLite and PostgreSQL spell it
+    ``TEXT``, as before."""
+
+    max_chars = 64
+
+
 class DeclaredText(sa.types.TypeDecorator):
     """Text everywhere, in a column that the legacy DDL declared with another type name (say
     ``TIMESTAMP``): an engine that keeps declared names (SQLite) shows that name, values stay the

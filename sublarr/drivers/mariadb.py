@@ -62,7 +62,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.hookspecs import hookimpl
-from sublarr.core.schema import legacy_now
+from sublarr.core.schema import Timestamp, legacy_now
 from sublarr.drivers.base import (
     StorageDriver,
     StorageFeatures,
@@ -116,6 +116,11 @@ def _text(element, compiler, **kw):
     return "LONGTEXT"  # the legacy TEXT is unbounded (SQLite: 1 GB); MariaDB's TEXT stops at 64 KiB
 
 
+@_for_dialects(Timestamp)
+def _timestamp(element, compiler, **kw):
+    return f"VARCHAR({element.max_chars})"  # indexed whole (no prefix): an index over it orders pages
+
+
 @_for_dialects(sa.Float)
 def _float(element, compiler, **kw):
     # a plain Float is 8 bytes on SQLite (REAL) and PostgreSQL (FLOAT = double precision); MariaDB's
@@ -143,9 +148,22 @@ def _nulls_order(element, compiler, **kw):
 
 
 def _is_text(column: sa.Column) -> bool:
+    """Unbounded text (LONGTEXT here): a key over it needs a prefix length (or a hash)."""
     kind = column.type
+    if isinstance(kind, Timestamp):
+        return False  # VARCHAR(max_chars): indexed whole
     impl = getattr(kind, "impl", None)  # TypeDecorator
     return isinstance(kind, sa.Text) or isinstance(impl, sa.Text) or (isinstance(impl, type) and issubclass(impl, sa.Text))
+
+
+def _key_bytes(column: sa.Column) -> int:
+    """The most bytes a column that is not unbounded text takes in a key."""
+    kind = column.type
+    if isinstance(kind, Timestamp):
+        return kind.max_chars * BYTES_PER_CHAR
+    if isinstance(kind, sa.String) and kind.length:  # a VARCHAR read from the live table
+        return kind.length * BYTES_PER_CHAR
+    return 8
 
 
 def _prefixes(columns: Sequence[sa.Column]) -> dict[str, int]:
@@ -153,7 +171,7 @@ def _prefixes(columns: Sequence[sa.Column]) -> dict[str, int]:
     texts = [c for c in columns if _is_text(c)]
     if not texts:
         return {}
-    room = MAX_KEY_BYTES - 8 * (len(columns) - len(texts))
+    room = MAX_KEY_BYTES - sum(_key_bytes(c) for c in columns if not _is_text(c))
     length = min(MAX_PREFIX_CHARS, room // (BYTES_PER_CHAR * len(texts)))
     return {c.name: length for c in texts}
 
@@ -269,12 +287,16 @@ def _drop_index(drop, compiler, **kw):
 
 
 def _learn_types(conn: Connection, index: sa.Index | sa.Constraint) -> None:
-    found: dict[str, str] = dict(conn.execute(text(
-        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-        "AND TABLE_NAME = :t"), {"t": index.table.name}).all())
+    found = {name: (str(kind).lower(), length) for name, kind, length in conn.execute(text(
+        "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :t"), {"t": index.table.name})}
     for column in index.columns:
-        if isinstance(column.type, sa.types.NullType) and str(found.get(column.name, "")).lower().endswith("text"):
-            column.type = sa.Text()
+        kind, length = found.get(column.name, ("", None))
+        if isinstance(column.type, sa.types.NullType):
+            if kind.endswith("text"):
+                column.type = sa.Text()
+            elif kind in ("varchar", "char") and length:
+                column.type = sa.String(int(length))  # counts its bytes in the key (_key_bytes)
 
 
 # -- upserts ----------------------------------------------------------------------------------------

@@ -782,22 +782,55 @@ def test_head_has_the_identity_key_and_the_paging_indexes(kernel):
     assert [c[0] for c in described["columns"]] == ROW_KEYS
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mariadb"])
 def test_empty_to_head_to_base_to_head(empty_database, dialect):
     url = empty_database(dialect)
     k = boot(url)
     try:
-        assert k.migrator.current()["wanted"] == k.migrator.heads()["wanted"] == "wanted_0004"
+        assert k.migrator.current()["wanted"] == k.migrator.heads()["wanted"] == "wanted_0005"
         upsert_wanted_item("episode", "/tv/a.mkv")
         k.migrator.downgrade("base", domain="wanted")
         assert k.migrator.current()["wanted"] is None
         assert "wanted_items" not in inspect(k.engine).get_table_names()
         k.migrator.upgrade(domain="wanted")
-        assert k.migrator.current()["wanted"] == "wanted_0004"
+        assert k.migrator.current()["wanted"] == "wanted_0005"
         assert get_wanted_count() == 0
         assert upsert_wanted_item("episode", "/tv/a.mkv") == upsert_wanted_item("episode", "/tv/a.mkv")
     finally:
         k.close()
+
+
+PAGE_PLAN = "SELECT id FROM wanted_items WHERE status = 'wanted' ORDER BY added_at DESC, id DESC LIMIT 50"
+
+
+def sorts(kernel) -> bool:
+    """Whether the engine sorts rows for a page instead of reading them in index order."""
+    with kernel.engine.connect() as conn:
+        if kernel.engine.dialect.name == "sqlite":
+            return any("TEMP B-TREE" in row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + PAGE_PLAN))
+        if kernel.engine.dialect.name == "postgresql":
+            return any("Sort" in row[0] for row in conn.exec_driver_sql("EXPLAIN " + PAGE_PLAN))
+        return any("filesort" in str(row._mapping["Extra"]) for row in conn.exec_driver_sql("EXPLAIN " + PAGE_PLAN))
+
+
+def test_pages_are_read_in_index_order_on_every_engine(kernel):
+    """wanted_0005: MariaDB indexed a prefix of a LONGTEXT added_at, which cannot order a page, so
+    every page sorted all matching rows; a Timestamp column is indexed whole. Down to wanted_0004
+    and up again keeps every row and value."""
+    repo = kernel.repo("wanted")
+    repo.upsert_wanted_items_in_batches(scan_of(3000))
+    kernel.storage.after_bulk_write("wanted_items", 3000)  # statistics, as after a scan
+    before = stored(kernel)
+    assert not sorts(kernel)
+    kernel.migrator.downgrade("wanted_0004", domain="wanted")
+    assert stored(kernel) == before
+    kernel.storage.after_bulk_write("wanted_items", 3000)
+    assert sorts(kernel) == (kernel.engine.dialect.name == "mariadb")  # what wanted_0005 fixed
+    kernel.migrator.upgrade(domain="wanted")
+    kernel.storage.after_bulk_write("wanted_items", 3000)
+    assert stored(kernel) == before and not sorts(kernel)
+    page = repo.get_wanted_items(page=2, per_page=50, status="wanted")["data"]
+    assert [row["id"] for row in page] == sorted((r["id"] for r in before), reverse=True)[50:100]
 
 
 def baseline_row(path, language, kind, title, **extra):

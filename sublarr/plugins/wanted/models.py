@@ -9,7 +9,7 @@ from sqlalchemy import Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sublarr.core.models import Base
-from sublarr.core.schema import BigId, int_default, text_default
+from sublarr.core.schema import BigId, Timestamp, int_default, text_default
 
 
 class WantedItem(Base):
@@ -29,7 +29,7 @@ class WantedItem(Base):
     last_search_at: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
     search_count: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
     error: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    added_at: Mapped[str] = mapped_column(Text, nullable=False)
+    added_at: Mapped[str] = mapped_column(Timestamp, nullable=False)  # VARCHAR on MariaDB since wanted_0005
     updated_at: Mapped[str] = mapped_column(Text, nullable=False)
     # -- added by the legacy _run_migrations (ALTER TABLE ... ADD COLUMN), hence last --
     upgrade_candidate: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
