@@ -8,6 +8,8 @@ KEY``, ``DEFAULT (datetime('now'))``), the server engines get the closest equiva
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import sqlalchemy as sa
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
@@ -84,3 +86,28 @@ def text_default(value: str) -> sa.sql.elements.TextClause:
 
 def int_default(value: int) -> sa.sql.elements.TextClause:
     return sa.text(str(int(value)))
+
+
+def retype_column(table: str, column: str, old: sa.types.TypeEngine, new: sa.types.TypeEngine, *,
+                  nullable: bool, indexes: Mapping[str, Sequence[str]]) -> None:
+    """In a migration: ``column`` of ``table`` from type ``old`` to ``new`` where the bound engine
+    spells the two differently, and nothing where it spells them alike (so a revision that gives a
+    column a more exact type changes only the engines it concerns, without naming them).
+
+    ``indexes`` (name -> columns) are the indexes over the column: they are dropped first and made
+    again after, since an engine may key a column differently by type (a prefix of unbounded text
+    on MariaDB). Only the indexes still there are dropped, so a run that stopped half-way on an
+    engine without transactional DDL can run again.
+    """
+    from alembic import op
+
+    bind = op.get_bind()
+    if str(old.compile(dialect=bind.dialect)) == str(new.compile(dialect=bind.dialect)):
+        return
+    present = {index["name"] for index in sa.inspect(bind).get_indexes(table)}
+    for name in indexes:
+        if name in present:
+            op.drop_index(name, table_name=table)
+    op.alter_column(table, column, type_=new, existing_type=old, existing_nullable=nullable)
+    for name, columns in indexes.items():
+        op.create_index(name, table, list(columns))

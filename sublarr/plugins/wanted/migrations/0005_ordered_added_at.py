@@ -7,8 +7,8 @@ rows (0.3 s a page at 10^5 items, 4-5 s at 10^6, on ours and on raw SQL alike). 
 VARCHAR(64) there (``sublarr.core.schema.Timestamp``), indexed whole: 1.5 ms a page at 10^5.
 
 Engines that spell a Timestamp as they spell the column's present type (SQLite and PostgreSQL:
-TEXT) have nothing to change: no-op. Elsewhere the indexes over added_at are dropped, the column
-changes type, and the indexes are made again (now without a prefix on added_at). A stored value
+TEXT) have nothing to change: no-op (``retype_column``). Elsewhere the indexes over added_at are
+dropped, the column changes type, and the indexes are made again (now without a prefix on added_at). A stored value
 longer than 64 characters (the kernel writes 26) stops the upgrade with the engine's error and
 changes no value; MariaDB's DDL is not transactional, so the indexes may be gone by then: the
 revision drops only the indexes it finds, and can be run again once the value is fixed.
@@ -17,9 +17,8 @@ Revision ID: wanted_0005
 Revises: wanted_0004
 """
 import sqlalchemy as sa
-from alembic import op
 
-from sublarr.core.schema import Timestamp
+from sublarr.core.schema import Timestamp, retype_column
 
 revision = "wanted_0005"
 down_revision = "wanted_0004"
@@ -34,22 +33,9 @@ INDEXES = {
 }
 
 
-def _retype(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> None:
-    dialect = op.get_bind().dialect
-    if str(old.compile(dialect=dialect)) == str(new.compile(dialect=dialect)):
-        return
-    present = {index["name"] for index in sa.inspect(op.get_bind()).get_indexes("wanted_items")}
-    for name in INDEXES:
-        if name in present:  # a run stopped after dropping some of them comes back here
-            op.drop_index(name, table_name="wanted_items")
-    op.alter_column("wanted_items", "added_at", type_=new, existing_type=old, existing_nullable=False)
-    for name, columns in INDEXES.items():
-        op.create_index(name, "wanted_items", columns)
-
-
 def upgrade() -> None:
-    _retype(sa.Text(), Timestamp())
+    retype_column("wanted_items", "added_at", sa.Text(), Timestamp(), nullable=False, indexes=INDEXES)
 
 
 def downgrade() -> None:
-    _retype(Timestamp(), sa.Text())
+    retype_column("wanted_items", "added_at", Timestamp(), sa.Text(), nullable=False, indexes=INDEXES)
