@@ -246,13 +246,13 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
     url = empty_database(dialect)
     k = boot(url)
     try:
-        assert k.migrator.current()["blacklist"] == k.migrator.heads()["blacklist"] == "blacklist_0002"
+        assert k.migrator.current()["blacklist"] == k.migrator.heads()["blacklist"] == "blacklist_0003"
         add_blacklist_entry("p", "1")
         k.migrator.downgrade("base", domain="blacklist")
         assert k.migrator.current()["blacklist"] is None
         assert "blacklist_entries" not in inspect(k.engine).get_table_names()
         k.migrator.upgrade(domain="blacklist")
-        assert k.migrator.current()["blacklist"] == "blacklist_0002"
+        assert k.migrator.current()["blacklist"] == "blacklist_0003"
         assert get_blacklist_count() == 0
         assert add_blacklist_entry("p", "1") == 1
     finally:

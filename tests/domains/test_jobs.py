@@ -440,14 +440,14 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
     url = empty_database(dialect)
     k = boot(url)
     try:
-        assert k.migrator.current()["jobs"] == k.migrator.heads()["jobs"] == "jobs_0003"
+        assert k.migrator.current()["jobs"] == k.migrator.heads()["jobs"] == "jobs_0004"
         create_job("/tv/a.mkv")
         record_stat(True)
         k.migrator.downgrade("base", domain="jobs")
         assert k.migrator.current()["jobs"] is None
         assert {"jobs", "daily_stats"}.isdisjoint(inspect(k.engine).get_table_names())
         k.migrator.upgrade(domain="jobs")
-        assert k.migrator.current()["jobs"] == "jobs_0003"
+        assert k.migrator.current()["jobs"] == "jobs_0004"
         assert get_jobs()["total"] == 0 and get_daily_stats() == []
         job_id = create_job("/tv/a.mkv")["id"]
         assert get_job(job_id)["status"] == "queued"

@@ -537,13 +537,13 @@ def test_models_describe_the_head_schema(kernel):
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_empty_to_head_to_base_to_head(empty_database, dialect):
     with boot(empty_database(dialect)) as k:
-        assert k.migrator.current()["providers"] == k.migrator.heads()["providers"] == "providers_0003"
+        assert k.migrator.current()["providers"] == k.migrator.heads()["providers"] == "providers_0004"
         update_provider_stats("p", True)
         k.migrator.downgrade("base", domain="providers")
         assert k.migrator.current()["providers"] is None
         assert not set(TABLES) & set(inspect(k.engine).get_table_names())
         k.migrator.upgrade(domain="providers")
-        assert k.migrator.current()["providers"] == "providers_0003"
+        assert k.migrator.current()["providers"] == "providers_0004"
         assert get_provider_stats() == {}
         k.migrator.downgrade("providers_0001", domain="providers")
         assert ("idx_provider_cache_hash", ["provider_name", "query_hash"], False) in describe(
@@ -590,7 +590,7 @@ def test_legacy_sqlite_database_is_adopted_with_its_rows(empty_database):
                                     updated_at)
             VALUES ('opensubtitles', 10, 4, 3, '2024-01-01T00:00:00')""")
     with boot(url) as k:
-        assert k.migrator.current()["providers"] == "providers_0003"
+        assert k.migrator.current()["providers"] == "providers_0004"
         assert get_cached_results("combined", "h") == "[2]" and len(rows(k, cache)) == 1
         assert get_provider_download_stats() == {"opensubtitles": {"total": 1, "by_format": {"ass": 1}}}
         assert rows(k, downloads)[0]["subtitle_type"] == "full"

@@ -2,7 +2,7 @@ from sqlalchemy import Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sublarr.core.models import Base
-from sublarr.core.schema import text_default
+from sublarr.core.schema import Timestamp, text_default
 
 
 class BlacklistEntry(Base):
@@ -23,4 +23,4 @@ class BlacklistEntry(Base):
     file_path: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
     title: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
     reason: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    added_at: Mapped[str] = mapped_column(Text, nullable=False)
+    added_at: Mapped[str] = mapped_column(Timestamp, nullable=False)  # VARCHAR on MariaDB since blacklist_0003

@@ -8,7 +8,7 @@ from sqlalchemy import Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sublarr.core.models import Base
-from sublarr.core.schema import int_default, text_default
+from sublarr.core.schema import Timestamp, int_default, text_default
 
 
 class Job(Base):
@@ -23,7 +23,7 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
     force: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
     bazarr_context_json: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    created_at: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[str] = mapped_column(Timestamp, nullable=False)  # VARCHAR on MariaDB since jobs_0004
     completed_at: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
     config_hash: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))  # legacy ALTER TABLE
 

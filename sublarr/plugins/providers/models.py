@@ -11,7 +11,7 @@ from sqlalchemy import Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sublarr.core.models import Base
-from sublarr.core.schema import Real, int_default, legacy_now, text_default
+from sublarr.core.schema import Real, Timestamp, int_default, legacy_now, text_default
 
 
 class ProviderCache(Base):
@@ -45,7 +45,7 @@ class SubtitleDownload(Base):
     format: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
     file_path: Mapped[str] = mapped_column(Text, nullable=False)
     score: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    downloaded_at: Mapped[str] = mapped_column(Text, nullable=False)
+    downloaded_at: Mapped[str] = mapped_column(Timestamp, nullable=False)  # VARCHAR on MariaDB since providers_0004
     # -- added by the legacy _run_migrations (ALTER TABLE ... ADD COLUMN), hence last --
     subtitle_type: Mapped[str | None] = mapped_column(Text, server_default=text_default("full"))
 

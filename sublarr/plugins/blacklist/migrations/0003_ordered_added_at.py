@@ -1,0 +1,29 @@
+"""blacklist: ``blacklist_entries.added_at`` is a Timestamp, so that ``get_blacklist`` pages (``ORDER BY added_at DESC, id DESC``) are read in index order.
+
+As wanted_0005 did for ``wanted_items.added_at``: MariaDB indexes only a prefix of a LONGTEXT column,
+and a prefix cannot give ORDER BY its order, so every page sorted all the rows. A Timestamp is a
+VARCHAR(64) there, indexed whole; SQLite and PostgreSQL spell it TEXT as before (no-op there, see
+``sublarr.core.schema.retype_column``). The kernel writes 26 characters; the upgrade stops with the
+engine's error on a stored value over 64.
+
+Revision ID: blacklist_0003
+Revises: blacklist_0002
+"""
+import sqlalchemy as sa
+
+from sublarr.core.schema import Timestamp, retype_column
+
+revision = "blacklist_0003"
+down_revision = "blacklist_0002"
+branch_labels = None
+depends_on = None
+
+INDEXES = {'idx_blacklist_added': ['added_at', 'id']}
+
+
+def upgrade() -> None:
+    retype_column("blacklist_entries", "added_at", sa.Text(), Timestamp(), nullable=False, indexes=INDEXES)
+
+
+def downgrade() -> None:
+    retype_column("blacklist_entries", "added_at", Timestamp(), sa.Text(), nullable=False, indexes=INDEXES)
