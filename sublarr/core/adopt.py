@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from sublarr.core.backup import fsync_dir, fsync_file, unique_path, utc_stamp
 from sublarr.core.domain import Domain
 from sublarr.core.errors import MigrationError, SublarrError
-from sublarr.core.migrate import Migrator, unversioned_tables
+from sublarr.core.migrate import Migrator, legacy_file
 from sublarr.core.plugins import BUILTIN, LOADED
 from sublarr.core.timeutil import normalise
 from sublarr.drivers.sqlite import release_sqlite_file, sqlite_snapshot
@@ -160,13 +160,7 @@ class AdoptionReport:
 
 def needs_adoption(kernel: Kernel) -> bool:
     """True when the kernel's database is a legacy Sublarr SQLite file."""
-    if not (kernel.storage.features.file_based and kernel.storage.path):
-        return False
-    with kernel.engine.connect() as conn:
-        try:
-            return bool(unversioned_tables(conn, kernel.domains.values()))
-        finally:
-            conn.rollback()
+    return legacy_file(kernel.storage, kernel.domains.values())
 
 
 def adopt_if_legacy(kernel: Kernel) -> AdoptionReport | None:

@@ -26,7 +26,7 @@ from sublarr.core.configuration import DRIVER_KINDS, Configuration
 from sublarr.core.domain import Domain, Repository
 from sublarr.core.errors import DatabaseMissing, NoActiveKernel, SettingsError, SublarrError
 from sublarr.core.events import EventType
-from sublarr.core.migrate import Migrator
+from sublarr.core.migrate import Migrator, legacy_file
 from sublarr.core.plugins import Plugins
 from sublarr.core.secrets import first_line, mask_url
 from sublarr.core.settings import Settings
@@ -133,9 +133,11 @@ class Kernel:
 
         A legacy (pre-Alembic) Sublarr SQLite file is adopted first (``sublarr.core.adopt``).
         """
-        from sublarr.core.adopt import adopt_if_legacy
+        if legacy_file(self.storage, self.domains.values()):
+            # imported only here: adoption (and the backup code it uses) is for one boot in a lifetime
+            from sublarr.core.adopt import adopt_if_legacy
 
-        adopt_if_legacy(self)
+            adopt_if_legacy(self)
         return self.migrator.upgrade()
 
     @contextmanager
@@ -192,18 +194,31 @@ class Kernel:
         self.plugins.hook.sublarr_maintenance(kernel=self)
 
     def row_counts(self) -> dict[str, int]:
-        counts = {}
+        """Rows per table of every loaded domain (-1 for a table that cannot be read)."""
+        tables = [table for domain in self.domains.values() for table in domain.tables]
+        counts: dict[str, int] = {}
         with self.engine.execution_options(**self.storage.read_options()).connect() as conn:
             # plain text: compiling 29 select(count()) constructs (once per process, on every
             # `sublarr status`) cost more than running them
             quote = conn.dialect.identifier_preparer.format_table
-            for domain in self.domains.values():
-                for table in domain.tables:
-                    try:
-                        counts[table.name] = conn.execute(text(f"SELECT count(*) FROM {quote(table)}")).scalar_one()
-                    except Exception:
-                        counts[table.name] = -1
-                        conn.rollback()
+            quoted = [quote(table) for table in tables]
+            if quoted:
+                # one statement, one round trip (what counts on a network database); a table that
+                # cannot be read fails it, and the counts are then taken one by one
+                union = " UNION ALL ".join(f"SELECT {i}, count(*) FROM {q}" for i, q in enumerate(quoted))
+                try:
+                    rows = dict(conn.execute(text(union)).all())
+                except Exception:
+                    conn.rollback()
+                else:
+                    conn.rollback()
+                    return {table.name: int(rows[i]) for i, table in enumerate(tables)}
+            for table, q in zip(tables, quoted):
+                try:
+                    counts[table.name] = conn.execute(text(f"SELECT count(*) FROM {q}")).scalar_one()
+                except Exception:
+                    counts[table.name] = -1
+                    conn.rollback()
             conn.rollback()
         return counts
 

@@ -180,19 +180,20 @@ class Migrator:
         if connection is None:
             with self._db.engine.execution_options(**self._db.read_options()).connect() as conn:
                 try:
-                    return self.current(conn)
+                    return self._current(conn, own=True)
                 finally:
                     conn.rollback()
+        return self._current(connection, own=False)
+
+    def _current(self, connection: Connection, own: bool) -> dict[str, str | None]:
         tables = set(sa_inspect(connection).get_table_names())
         quote = connection.dialect.identifier_preparer.quote
-        result: dict[str, str | None] = {}
-        for domain in self.domains:
-            if domain.version_table not in tables:
-                result[domain.name] = None
-                continue
-            # the table Alembic keeps: one row per head, column version_num
-            rows = connection.execute(text(f"SELECT version_num FROM {quote(domain.version_table)}")).scalars()
-            heads = sorted(rows)
+        present = [d for d in self.domains if d.version_table in tables]
+        # the tables Alembic keeps (one row per head, column version_num)
+        found = _version_rows(connection, [quote(d.version_table) for d in present], own)
+        result: dict[str, str | None] = {d.name: None for d in self.domains}
+        for domain, versions in zip(present, found):
+            heads = sorted(versions)
             result[domain.name] = heads[0] if heads else None
         return result
 
@@ -351,6 +352,45 @@ class Migrator:
                     conn.commit()
 
         self._locked(run)
+
+
+def _version_rows(connection: Connection, quoted: Sequence[str], own: bool) -> list[list[str]]:
+    """The ``version_num`` rows of each (quoted) version table, in order.
+
+    All tables in one ``UNION ALL`` statement: one round trip instead of one per domain, which is
+    what counts on a network database. A table that cannot be read fails the whole statement; on a
+    connection of our own (``own``) the tables are then read one by one, so the error names the table
+    that failed, as it did before. A caller's connection is not rolled back under it: the error is raised.
+    """
+    found: list[list[str]] = [[] for _ in quoted]
+    if not quoted:
+        return found
+    union = " UNION ALL ".join(f"SELECT {i} AS d, version_num FROM {q}" for i, q in enumerate(quoted))
+    try:
+        rows = connection.execute(text(union)).all()
+    except Exception:
+        if not own:
+            raise
+        connection.rollback()
+        return [list(connection.execute(text(f"SELECT version_num FROM {q}")).scalars()) for q in quoted]
+    for index, version in rows:
+        found[int(index)].append(version)
+    return found
+
+
+def legacy_file(storage: StorageDriver, domains: Iterable[Domain]) -> bool:
+    """A file database with domain tables and no migration history: a legacy Sublarr file to adopt.
+
+    Here rather than in :mod:`sublarr.core.adopt` so that every boot can ask without importing the
+    adoption (and backup) code, which only a legacy file needs.
+    """
+    if not (storage.features.file_based and storage.path):
+        return False
+    with storage.engine.connect() as conn:
+        try:
+            return bool(unversioned_tables(conn, domains))
+        finally:
+            conn.rollback()
 
 
 def unversioned_tables(connection: Connection, domains: Iterable[Domain]) -> list[str]:

@@ -18,7 +18,6 @@ from collections import Counter
 from datetime import timezone
 from typing import TYPE_CHECKING
 
-from sublarr.core.backup import backup, backup_directory, list_backups
 from sublarr.core.secrets import scrub
 from sublarr.core.timeutil import parse
 
@@ -48,6 +47,8 @@ class LastBackup:
             return None
         with self._lock:
             if mtime != self._mtime:
+                from sublarr.core.backup import list_backups  # on use: `sublarr status` needs none of it
+
                 found = list_backups(self.directory)
                 moment = parse(found[0][1].created_at) if found else None
                 self._value = moment.replace(tzinfo=timezone.utc).timestamp() if moment else None
@@ -70,6 +71,8 @@ class BackupSchedule:
         self.kernel = kernel
         self.stop = stop
         self.interval = float(kernel.settings.backup_interval_hours) * 3600
+        from sublarr.core.backup import backup_directory
+
         self.last = LastBackup(backup_directory(kernel))
         self.problem = backup_problem(kernel)
         self.outcomes: Counter[str] = Counter()  # scheduled backups since start: success / failure
@@ -108,6 +111,8 @@ class BackupSchedule:
 
     def _backup(self) -> bool:
         try:
+            from sublarr.core.backup import backup
+
             result = backup(self.kernel, note="scheduled (backup_interval_hours)")
         except Exception as exc:
             self.outcomes["failure"] += 1
