@@ -207,7 +207,7 @@ class Kernel:
                 # cannot be read fails it, and the counts are then taken one by one
                 union = " UNION ALL ".join(f"SELECT {i}, count(*) FROM {q}" for i, q in enumerate(quoted))
                 try:
-                    rows = dict(conn.execute(text(union)).all())
+                    rows: dict[int, int] = {i: n for i, n in conn.execute(text(union))}
                 except Exception:
                     conn.rollback()
                 else:
