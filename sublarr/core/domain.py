@@ -2,7 +2,7 @@
 
 A domain plugin returns :class:`Domain` objects from the ``sublarr_domains`` hook::
 
-    Domain(name="wanted", version="1.0", tables=[WantedItem.__table__],
+    Domain(name="wanted", version="1.0", tables=[wanted_items],
            migrations=Path(__file__).parent / "migrations", repository=WantedRepository,
            legacy_tables=("wanted_items",))
 

@@ -16,11 +16,10 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from sublarr.core.configuration import DRIVER_KINDS, Configuration
 from sublarr.core.domain import Domain, Repository
@@ -31,6 +30,9 @@ from sublarr.core.plugins import Plugins
 from sublarr.core.secrets import first_line, mask_url
 from sublarr.core.settings import Settings
 from sublarr.drivers.base import CacheDriver, Create, QueueDriver, StorageDriver
+
+if TYPE_CHECKING:  # the ORM is imported by transaction() alone: a boot that never opens a Session skips it
+    from sqlalchemy.orm import Session
 
 R = TypeVar("R", bound=Repository)
 
@@ -143,6 +145,8 @@ class Kernel:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A SQLAlchemy Session in one transaction: commit on success, rollback and re-raise on error."""
+        from sqlalchemy.orm import Session
+
         with self.storage.write_lock(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 

@@ -18,12 +18,11 @@ from sublarr.plugins.blacklist import (
     is_blacklisted,
     remove_blacklist_entry,
 )
-from sublarr.plugins.blacklist.models import BlacklistEntry
+from sublarr.plugins.blacklist.models import blacklist_entries as entries
 from tests.conftest import boot
 from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, describe, model_drift
 
 ROW_KEYS = ["id", "provider_name", "subtitle_id", "language", "file_path", "title", "reason", "added_at"]
-entries = BlacklistEntry.__table__
 
 
 def rows(kernel) -> list[dict]:

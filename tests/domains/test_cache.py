@@ -27,16 +27,12 @@ from sublarr.plugins.cache import (
     save_cache_results,
     set_ffprobe_cache,
 )
-from sublarr.plugins.cache.models import AnidbMapping, FfprobeCache
-from sublarr.plugins.jobs.models import Job
-from sublarr.plugins.providers.models import SubtitleDownload
+from sublarr.plugins.cache.models import anidb_mappings as anidb
+from sublarr.plugins.cache.models import ffprobe_cache as ffprobe
+from sublarr.plugins.jobs.models import jobs
+from sublarr.plugins.providers.models import subtitle_downloads as downloads
 from tests.conftest import boot
 from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, describe, model_drift
-
-ffprobe = FfprobeCache.__table__
-anidb = AnidbMapping.__table__
-downloads = SubtitleDownload.__table__
-jobs = Job.__table__
 
 HISTORY_KEYS = ["action", "provider_name", "format", "score", "date", "status", "error"]
 TABLES = ["ffprobe_cache", "anidb_mappings"]

@@ -11,11 +11,9 @@ from sqlalchemy import inspect, select
 import sublarr.plugins.config as config
 from sublarr.core.timeutil import parse
 from sublarr.plugins.config import get_all_config_entries, get_config_entry, save_config_entry
-from sublarr.plugins.config.models import ConfigEntry
+from sublarr.plugins.config.models import config_entries as entries
 from tests.conftest import boot
 from tests.domains.schema import at_revision, compare_with_legacy, describe
-
-entries = ConfigEntry.__table__
 
 
 def stored(kernel) -> list[dict]:

@@ -12,7 +12,7 @@ from sqlalchemy import func, inspect, select, update
 import sublarr.plugins.hooks as hooks_pkg
 from sublarr.core.timeutil import iso_in
 from sublarr.plugins.hooks import WEBHOOK_FAILURE_LIMIT, mask_webhook
-from sublarr.plugins.hooks.models import HookConfig, HookLog, WebhookConfig
+from sublarr.plugins.hooks.models import hook_configs, hook_log, webhook_configs
 from tests.conftest import boot
 from tests.domains.rows import counts, set_columns
 from tests.domains.schema import (
@@ -89,7 +89,7 @@ def test_missing_hooks_and_webhooks(repo):
 
 def test_update_hook_changes_editable_fields(repo):
     hook = repo.create_hook("a", "e", "/a")
-    set_columns(repo.kernel, HookConfig, HookConfig.id == hook["id"], updated_at="2000-01-01T00:00:00.000000")
+    set_columns(repo.kernel, hook_configs, hook_configs.c.id == hook["id"], updated_at="2000-01-01T00:00:00.000000")
     assert repo.update_hook(hook["id"], name="b", event_name="f", script_path="/b", timeout_seconds=5,
                             enabled=False) is True
     after = repo.get_hook(hook["id"])
@@ -103,7 +103,7 @@ def test_update_hook_changes_editable_fields(repo):
 
 def test_update_without_fields_writes_nothing(repo):
     hook = repo.create_hook("a", "e", "/a")
-    set_columns(repo.kernel, HookConfig, HookConfig.id == hook["id"], updated_at="2000-01-01T00:00:00.000000")
+    set_columns(repo.kernel, hook_configs, hook_configs.c.id == hook["id"], updated_at="2000-01-01T00:00:00.000000")
     assert repo.update_hook(hook["id"]) is True
     assert repo.get_hook(hook["id"])["updated_at"] == "2000-01-01T00:00:00.000000"  # legacy no-op
     assert repo.update_hook(hook["id"] + 1) is False
@@ -166,7 +166,7 @@ def test_record_hook_triggered_counts_in_sql(kernel, repo):
     second = repo.get_hook(hook["id"])
     assert (second["trigger_count"], second["last_status"]) == (2, "failed")
     assert second["last_triggered_at"] >= first["last_triggered_at"]
-    set_columns(kernel, HookConfig, HookConfig.id == hook["id"], trigger_count=None)  # legacy NULL counter
+    set_columns(kernel, hook_configs, hook_configs.c.id == hook["id"], trigger_count=None)  # legacy NULL counter
     repo.record_hook_triggered(hook["id"], 1)
     assert repo.get_hook(hook["id"])["trigger_count"] == 1
     with pytest.raises(ValueError):
@@ -343,7 +343,7 @@ def test_get_hook_logs_filters_order_and_paging(kernel, repo):
     w = [repo.log_hook_execution(webhook_id=1, event_name="w", hook_type="webhook")["id"] for _ in range(2)]
     # same timestamp on two rows: id breaks the tie, newest first
     with kernel.engine.begin() as conn:
-        conn.execute(update(HookLog.__table__).where(HookLog.__table__.c.id.in_(ids[:2]))
+        conn.execute(update(hook_log).where(hook_log.c.id.in_(ids[:2]))
                      .values(triggered_at=iso_in(days=-1)))
     hook_logs = repo.get_hook_logs(1)  # legacy positional order: hook_id first
     assert [e["id"] for e in hook_logs] == [ids[4], ids[3], ids[2], ids[1], ids[0]]
@@ -371,8 +371,8 @@ def test_clear_hook_logs_and_clear_old_hook_logs(kernel, repo):
     old = [repo.log_hook_execution(hook_id=1, event_name="e", hook_type="script")["id"] for _ in range(3)]
     edge = repo.log_hook_execution(hook_id=1, event_name="e", hook_type="script")["id"]
     for row_id, when in zip(old, (iso_in(days=-40), iso_in(days=-31), iso_in(days=-30, minutes=-1))):
-        set_columns(kernel, HookLog, HookLog.id == row_id, triggered_at=when)
-    set_columns(kernel, HookLog, HookLog.id == edge, triggered_at=iso_in(days=-29, hours=-23))
+        set_columns(kernel, hook_log, hook_log.c.id == row_id, triggered_at=when)
+    set_columns(kernel, hook_log, hook_log.c.id == edge, triggered_at=iso_in(days=-29, hours=-23))
     assert repo.clear_old_hook_logs(30) == 3
     assert sorted(e["id"] for e in repo.get_hook_logs()) == [fresh["id"], edge]
     assert repo.clear_old_hook_logs(30) == 0
@@ -504,8 +504,7 @@ def test_baseline_schema_on_both_dialects(kernel):
                             "last_status_code": "0", "consecutive_failures": "0"},
         "hook_log": {"stdout": "''", "duration_ms": "0"},
     }
-    for model in (HookConfig, WebhookConfig, HookLog):
-        table = model.__table__
+    for table in (hook_configs, webhook_configs, hook_log):
         cols = insp.get_columns(table.name)
         assert [c["name"] for c in cols] == [c.name for c in table.columns]
         assert {c["name"]: c["nullable"] for c in cols if c["name"] != "id"} == {
@@ -519,10 +518,10 @@ def test_baseline_schema_on_both_dialects(kernel):
             i.name: [c.name for c in i.columns] for i in table.indexes}
     # the legacy-format server default works on both dialects when a writer omits the stamp
     with kernel.engine.begin() as conn:
-        conn.execute(HookLog.__table__.insert().values(event_name="e", hook_type="script", success=0))
-        stamp = conn.execute(select(HookLog.__table__.c.triggered_at)).scalar_one()
+        conn.execute(hook_log.insert().values(event_name="e", hook_type="script", success=0))
+        stamp = conn.execute(select(hook_log.c.triggered_at)).scalar_one()
         assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", stamp)
-        assert conn.execute(select(func.count()).select_from(HookLog.__table__)).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(hook_log)).scalar_one() == 1
 
 
 def test_legacy_rows_in_a_stamped_database(tmp_path):

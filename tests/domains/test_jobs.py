@@ -30,12 +30,11 @@ from sublarr.plugins.jobs import (
     update_job,
 )
 from sublarr.plugins.jobs import repository as jobs_repository
-from sublarr.plugins.jobs.models import DailyStats, Job
+from sublarr.plugins.jobs.models import daily_stats as daily_table
+from sublarr.plugins.jobs.models import jobs as jobs_table
 from tests.conftest import boot
 from tests.domains.schema import compare_with_legacy, create_legacy_tables, describe
 
-jobs_table = Job.__table__
-daily_table = DailyStats.__table__
 JOB_KEYS = ["id", "file_path", "status", "source_format", "output_path", "error", "force", "created_at",
             "completed_at", "config_hash", "stats", "arr_context"]
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")

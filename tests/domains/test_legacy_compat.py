@@ -19,10 +19,10 @@ from sqlalchemy import func, select, text
 
 from sublarr.core.errors import DuplicateError
 from sublarr.plugins import profiles, providers, standalone, translation, wanted, whisper
-from sublarr.plugins.profiles.models import LanguageProfile
-from sublarr.plugins.providers.models import SubtitleDownload
-from sublarr.plugins.translation.models import PromptPreset
-from sublarr.plugins.whisper.models import WhisperJob
+from sublarr.plugins.profiles.models import language_profiles
+from sublarr.plugins.providers.models import subtitle_downloads
+from sublarr.plugins.translation.models import prompt_presets
+from sublarr.plugins.whisper.models import whisper_jobs
 from tests.conftest import boot
 
 
@@ -50,13 +50,13 @@ def _profile(name: str) -> int:
 
 def test_a_duplicate_profile_name_is_a_legacy_integrity_error_and_a_value_error(kernel):
     _profile("Anime")
-    before = rows(kernel, LanguageProfile.__table__)
+    before = rows(kernel, language_profiles)
     status, message = legacy_route(lambda: _profile("Anime"))
     assert status == 409
     assert message.startswith("UNIQUE constraint failed: language_profiles.name")
     with pytest.raises(ValueError, match="named 'Anime' exists already"):  # new code's view
         _profile("Anime")
-    assert rows(kernel, LanguageProfile.__table__) == before
+    assert rows(kernel, language_profiles) == before
 
 
 def test_renaming_a_profile_to_a_taken_name_is_a_legacy_integrity_error(kernel):
@@ -71,7 +71,7 @@ def test_a_duplicate_whisper_job_id_is_a_legacy_integrity_error(kernel):
     whisper.create_whisper_job("job-1", "/media/a.mkv")
     status, message = legacy_route(lambda: whisper.create_whisper_job("job-1", "/media/b.mkv"))
     assert status == 409 and message.startswith("UNIQUE constraint failed: whisper_jobs.id")
-    assert rows(kernel, WhisperJob.__table__) == 1
+    assert rows(kernel, whisper_jobs) == 1
     assert whisper.get_whisper_job("job-1")["file_path"] == "/media/a.mkv"
 
 
@@ -83,7 +83,7 @@ def test_a_duplicate_prompt_preset_name_is_a_legacy_integrity_error_and_keeps_th
         status, message = legacy_route(call)
         assert status == 409 and message.startswith("UNIQUE constraint failed: prompt_presets.name")
     assert translation.get_default_prompt_preset() == default  # the failed add/update left it
-    assert rows(kernel, PromptPreset.__table__) == 2
+    assert rows(kernel, prompt_presets) == 2
 
 
 def test_moving_a_watched_folder_onto_a_taken_path_is_a_legacy_integrity_error(kernel):
@@ -112,7 +112,7 @@ def test_a_download_without_a_format_stores_null_and_counts_as_unknown(kernel):
     new_id = providers.record_subtitle_download("opensubtitles", "s1", "de", None, "/media/a.mkv", 80)
     providers.record_subtitle_download("opensubtitles", "s2", "de", "", "/media/b.mkv", 70)
     providers.record_subtitle_download("opensubtitles", "s3", "de", "srt", "/media/c.mkv", 90)
-    downloads = SubtitleDownload.__table__
+    downloads = subtitle_downloads
     with kernel.engine.connect() as conn:
         stored = conn.execute(select(downloads.c.format).where(downloads.c.id == new_id)).scalar_one()
     assert stored is None

@@ -11,8 +11,8 @@ from sqlalchemy import Text, func, inspect, select
 
 from sublarr.core import timeutil
 from sublarr.plugins import library
-from sublarr.plugins.library.models import UpgradeHistory
-from sublarr.plugins.providers.models import SubtitleDownload
+from sublarr.plugins.library.models import upgrade_history
+from sublarr.plugins.providers.models import subtitle_downloads
 from tests.conftest import boot
 from tests.domains.schema import compare_with_legacy, create_legacy_tables, reflect, type_name
 
@@ -30,7 +30,7 @@ def add_download(kernel, *, provider="opensubtitles", language="de", fmt="ass", 
                  file_path="/media/show/ep.mkv", score=100) -> None:
     """A download row written straight to the table (timestamps and NULL formats under test control)."""
     with kernel.engine.begin() as conn:
-        conn.execute(SubtitleDownload.__table__.insert().values(
+        conn.execute(subtitle_downloads.insert().values(
             provider_name=provider, subtitle_id=f"sub{next(_seq)}", language=language, format=fmt,
             file_path=file_path, score=score, downloaded_at=downloaded_at or timeutil.now_iso()))
 
@@ -41,7 +41,7 @@ def ago(**delta) -> str:
 
 def upgrade_count(kernel) -> int:
     with kernel.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(UpgradeHistory.__table__)).scalar_one()
+        return conn.execute(select(func.count()).select_from(upgrade_history)).scalar_one()
 
 
 def test_package_functions_and_repository(kernel):
@@ -219,7 +219,7 @@ def test_upgrade_history_newest_first_with_limit(kernel):
         library.record_upgrade(f"/ep{i}", "srt", i, "ass", i + 1)
     with kernel.engine.begin() as conn:  # give the rows distinct, out-of-insertion-order times
         for i, stamp in enumerate(["2026-01-03", "2026-01-05", "2026-01-01", "2026-01-04", "2026-01-02"]):
-            conn.execute(UpgradeHistory.__table__.update().where(UpgradeHistory.file_path == f"/ep{i}")
+            conn.execute(upgrade_history.update().where(upgrade_history.c.file_path == f"/ep{i}")
                          .values(upgraded_at=stamp + "T00:00:00.000000"))
     assert [r["file_path"] for r in library.get_upgrade_history()] == ["/ep1", "/ep3", "/ep0", "/ep4", "/ep2"]
     assert [r["file_path"] for r in library.get_upgrade_history(limit=2)] == ["/ep1", "/ep3"]

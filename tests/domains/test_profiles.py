@@ -28,15 +28,13 @@ from sublarr.plugins.profiles import (
     get_series_profile_map,
     update_language_profile,
 )
-from sublarr.plugins.profiles.models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
+from sublarr.plugins.profiles.models import language_profiles as lp
+from sublarr.plugins.profiles.models import movie_language_profiles as mlp
+from sublarr.plugins.profiles.models import series_language_profiles as slp
 from sublarr.plugins.profiles.repository import ProfilesRepository
 from tests.conftest import boot
 from tests.domains.rows import count
 from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, describe, model_drift
-
-lp = LanguageProfile.__table__
-slp = SeriesLanguageProfile.__table__
-mlp = MovieLanguageProfile.__table__
 
 # legacy _row_to_profile key order: table columns minus the *_json ones, parsed lists appended
 PROFILE_KEYS = ["id", "name", "source_language", "source_language_name", "is_default", "created_at",
@@ -415,9 +413,8 @@ def test_empty_assignment_maps(kernel):
 
 
 def test_series_missing_counts_count_wanted_items_per_series(kernel):
-    from sublarr.plugins.wanted.models import WantedItem
+    from sublarr.plugins.wanted.models import wanted_items as wanted
 
-    wanted = WantedItem.__table__
     now = now_iso()
     rows = [(1, "wanted"), (1, "wanted"), (1, "ignored"), (2, "wanted"), (None, "wanted"), (3, "failed")]
     with kernel.engine.begin() as conn:

@@ -26,14 +26,12 @@ from sublarr.plugins.providers import (
     record_subtitle_download,
     update_provider_stats,
 )
-from sublarr.plugins.providers.models import ProviderCache, ProviderStats, SubtitleDownload
+from sublarr.plugins.providers.models import provider_cache as cache
+from sublarr.plugins.providers.models import provider_stats as stats
+from sublarr.plugins.providers.models import subtitle_downloads as downloads
 from sublarr.plugins.providers.repository import ProvidersRepository
 from tests.conftest import boot
 from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, describe, model_drift
-
-cache = ProviderCache.__table__
-downloads = SubtitleDownload.__table__
-stats = ProviderStats.__table__
 
 STATS_KEYS = ["provider_name", "total_searches", "successful_downloads", "failed_downloads", "avg_score",
               "last_success_at", "last_failure_at", "consecutive_failures", "avg_response_time_ms",

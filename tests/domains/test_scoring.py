@@ -25,12 +25,10 @@ from sublarr.plugins.scoring import (
     set_provider_modifier,
     set_scoring_weights,
 )
-from sublarr.plugins.scoring.models import ProviderScoreModifier, ScoringWeights
+from sublarr.plugins.scoring.models import provider_score_modifiers as modifiers
+from sublarr.plugins.scoring.models import scoring_weights as weights
 from tests.conftest import boot
 from tests.domains.schema import at_revision, compare_with_legacy, describe, model_drift
-
-weights = ScoringWeights.__table__
-modifiers = ProviderScoreModifier.__table__
 
 EPISODE = {"hash": 359, "series": 180, "year": 90, "season": 30, "episode": 30, "release_group": 14,
            "source": 7, "audio_codec": 3, "resolution": 2, "hearing_impaired": 1, "format_bonus": 50}

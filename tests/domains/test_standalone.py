@@ -10,8 +10,13 @@ from sqlalchemy import inspect, select
 
 import sublarr.plugins.standalone as standalone_pkg
 from sublarr.core.timeutil import iso_in, now_iso, parse, utcnow
-from sublarr.plugins.cache.models import AnidbMapping
-from sublarr.plugins.standalone.models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
+from sublarr.plugins.cache.models import anidb_mappings
+from sublarr.plugins.standalone.models import (
+    metadata_cache,
+    standalone_movies,
+    standalone_series,
+    watched_folders,
+)
 from tests.conftest import boot
 from tests.domains.rows import counts, set_columns
 from tests.domains.schema import (
@@ -55,7 +60,7 @@ def test_upsert_watched_folder_inserts_then_updates_and_returns_the_id(kernel, r
     assert {k: row[k] for k in FOLDER_KEYS[1:6]} == {
         "path": "/media/anime", "label": "Anime", "media_type": "series", "enabled": 1, "last_scan_at": ""}
     assert STAMP.match(row["created_at"]) and row["created_at"] == row["updated_at"]
-    set_columns(kernel, WatchedFolder.__table__, WatchedFolder.__table__.c.id == folder_id, updated_at=OLD)
+    set_columns(kernel, watched_folders, watched_folders.c.id == folder_id, updated_at=OLD)
     assert repo.upsert_watched_folder("/media/anime", media_type="auto", enabled=False) == folder_id
     after = repo.get_watched_folder(folder_id)
     assert (after["label"], after["media_type"], after["enabled"]) == ("", "auto", 0)  # every listed field
@@ -115,7 +120,7 @@ def test_watched_folder_missing_rows(repo):
 def test_update_watched_folder(kernel, repo):
     folder_id = repo.upsert_watched_folder("/a", "A")
     other = repo.upsert_watched_folder("/b")
-    set_columns(kernel, WatchedFolder.__table__, WatchedFolder.__table__.c.id == folder_id, updated_at=OLD)
+    set_columns(kernel, watched_folders, watched_folders.c.id == folder_id, updated_at=OLD)
     assert repo.update_watched_folder(folder_id) is True  # nothing to change: nothing written
     assert repo.get_watched_folder(folder_id)["updated_at"] == OLD
     assert repo.update_watched_folder(folder_id, path="/a2", label="A2", media_type="movie", enabled=False) is True
@@ -156,7 +161,7 @@ def test_upsert_standalone_series_returns_the_id_and_overwrites_every_field(kern
         "anilist_id": 154587, "imdb_id": "tt22248376", "poster_url": "https://p/x.jpg", "is_anime": 1,
         "episode_count": 28, "season_count": 1, "metadata_source": "anilist"}
     assert STAMP.match(row["created_at"]) and row["created_at"] == row["updated_at"]
-    set_columns(kernel, StandaloneSeries.__table__, StandaloneSeries.__table__.c.id == series_id, updated_at=OLD)
+    set_columns(kernel, standalone_series, standalone_series.c.id == series_id, updated_at=OLD)
     assert repo.upsert_standalone_series("Frieren 2", "/anime/Frieren") == series_id
     again = repo.get_standalone_series(series_id)
     # legacy: every listed field is overwritten, None included; created_at is kept
@@ -219,7 +224,7 @@ def test_upsert_standalone_movie_and_getters(kernel, repo):
         "imdb_id": "tt0094625", "poster_url": "p", "metadata_source": "tmdb"}
     assert repo.get_standalone_movies(movie_id) == row  # legacy overload with an id
     assert repo.get_standalone_movie_by_path("/movies/Akira (1988)/akira.mkv") == row
-    set_columns(kernel, StandaloneMovie.__table__, StandaloneMovie.__table__.c.id == movie_id, updated_at=OLD)
+    set_columns(kernel, standalone_movies, standalone_movies.c.id == movie_id, updated_at=OLD)
     assert repo.upsert_standalone_movie("Akira (Remaster)", "/movies/Akira (1988)/akira.mkv") == movie_id
     again = repo.get_standalone_movie(movie_id)
     assert (again["title"], again["year"], again["tmdb_id"], again["imdb_id"]) == ("Akira (Remaster)", None, None, "")
@@ -264,7 +269,7 @@ def test_cache_metadata_ttl_default_comes_from_settings(make_kernel):
 def test_expired_metadata_is_hidden_and_cleaned_up(kernel, repo):
     for key in ("past", "edge", "future"):
         repo.cache_metadata(key, "p", key)
-    table = MetadataCache.__table__
+    table = metadata_cache
     set_columns(kernel, table, table.c.cache_key == "past", expires_at=iso_in(days=-1))
     set_columns(kernel, table, table.c.cache_key == "edge", expires_at=now_iso())
     repo.cache_metadata("zero", "p", "{}", ttl_days=0)  # expires at once
@@ -295,7 +300,7 @@ def test_anidb_functions_delegate_to_the_cache_domain(kernel, repo):
     assert repo.get_anidb_mapping(81797) == 69 == kernel.repo("cache").get_anidb_mapping(81797)
     kernel.repo("cache").save_anidb_mapping(1, 2)
     assert repo.get_anidb_mapping(1) == 2
-    table = AnidbMapping.__table__
+    table = anidb_mappings
     set_columns(kernel, table, table.c.tvdb_id == 1, last_used=iso_in(days=-100))
     assert repo.clear_old_anidb_mappings() == 1  # days=90 by default
     assert repo.clear_old_anidb_mappings(90) == 0
@@ -418,8 +423,7 @@ def test_baseline_schema_on_both_dialects(kernel):
     }
     uniques = {"watched_folders": [["path"]], "standalone_series": [["folder_path"]],
                "standalone_movies": [["file_path"]], "metadata_cache": []}
-    for model in (WatchedFolder, StandaloneSeries, StandaloneMovie, MetadataCache):
-        table = model.__table__
+    for table in (watched_folders, standalone_series, standalone_movies, metadata_cache):
         cols = insp.get_columns(table.name)
         assert [c["name"] for c in cols] == [c.name for c in table.columns]
         key = {c.name for c in table.primary_key}
@@ -433,8 +437,8 @@ def test_baseline_schema_on_both_dialects(kernel):
             i.name: [c.name for c in i.columns] for i in table.indexes}
         assert [u["column_names"] for u in insp.get_unique_constraints(table.name)] == uniques[table.name]
     with kernel.engine.begin() as conn:  # the legacy datetime('now') default, on both dialects
-        conn.execute(WatchedFolder.__table__.insert().values(path="/raw"))
-        stamp = conn.execute(select(WatchedFolder.__table__.c.created_at)).scalar_one()
+        conn.execute(watched_folders.insert().values(path="/raw"))
+        stamp = conn.execute(select(watched_folders.c.created_at)).scalar_one()
         assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", stamp)
 
 

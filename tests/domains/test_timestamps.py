@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from sublarr.core.models import Base
+from sublarr.core.models import metadata
 from sublarr.core.schema import Timestamp
 
 ORDERED = [("wanted_items", "added_at"), ("blacklist_entries", "added_at"), ("jobs", "created_at"),
@@ -19,7 +19,7 @@ ORDERED = [("wanted_items", "added_at"), ("blacklist_entries", "added_at"), ("jo
 
 @pytest.mark.parametrize(("table", "column"), ORDERED)
 def test_columns_that_order_pages_are_timestamps_indexed_whole(kernel, table, column):
-    declared = Base.metadata.tables[table]
+    declared = metadata.tables[table]
     assert isinstance(declared.c[column].type, Timestamp)
     wanted = {index.name for index in declared.indexes if column in index.columns}
     assert wanted and wanted <= {index["name"] for index in inspect(kernel.engine).get_indexes(table)}

@@ -14,10 +14,10 @@ from sqlalchemy import inspect
 
 from sublarr.plugins import translation
 from sublarr.plugins.translation.models import (
-    GlossaryEntry,
-    PromptPreset,
-    TranslationBackendStats,
-    TranslationConfigHistory,
+    glossary_entries,
+    prompt_presets,
+    translation_backend_stats,
+    translation_config_history,
 )
 from tests.conftest import boot
 from tests.domains.rows import count, set_columns
@@ -62,7 +62,7 @@ def test_record_translation_config_first_use_and_later_uses(kernel):
     assert (row["config_hash"], row["ollama_model"], row["prompt_template"], row["target_language"]) == \
         ("abc123def456", "qwen2.5:14b", "Translate...", "de")
     assert row["first_used_at"] == row["last_used_at"]
-    set_columns(kernel, TranslationConfigHistory, TranslationConfigHistory.id == row["id"],
+    set_columns(kernel, translation_config_history, translation_config_history.c.id == row["id"],
                 first_used_at="2026-01-01T00:00:00.000000", last_used_at="2026-01-01T00:00:00.000000")
     # legacy: a hash hit only refreshes last_used_at; model, prompt and language of the first use stay
     translation.record_translation_config("abc123def456", "other-model", "Other", "fr")
@@ -78,7 +78,7 @@ def test_config_history_is_ordered_by_last_use(kernel):
     for config_hash in ("a", "b", "c"):
         translation.record_translation_config(config_hash, "m", "p", "de")
     for config_hash, stamp in (("a", "2026-01-02"), ("b", "2026-01-03"), ("c", "2026-01-01")):
-        set_columns(kernel, TranslationConfigHistory, TranslationConfigHistory.config_hash == config_hash,
+        set_columns(kernel, translation_config_history, translation_config_history.c.config_hash == config_hash,
                     last_used_at=stamp + "T00:00:00.000000")
     assert [r["config_hash"] for r in translation.get_translation_config_history()] == ["b", "a", "c"]
     translation.record_translation_config("c", "m", "p", "de")
@@ -96,7 +96,7 @@ def test_record_translation_config_accepts_none_for_nullable_columns(kernel):
 def test_record_translation_config_bad_inputs(kernel, args):
     with pytest.raises(ValueError):
         translation.record_translation_config(*args)
-    assert count(kernel, TranslationConfigHistory) == 0
+    assert count(kernel, translation_config_history) == 0
 
 
 @pytest.mark.parametrize("text", TRICKY, ids=TRICKY_IDS)
@@ -138,7 +138,7 @@ def test_add_and_get_a_glossary_entry(kernel):
 def test_add_glossary_entry_bad_inputs(kernel, args):
     with pytest.raises(ValueError):
         translation.add_glossary_entry(*args)
-    assert count(kernel, GlossaryEntry) == 0
+    assert count(kernel, glossary_entries) == 0
 
 
 @pytest.mark.parametrize("text", TRICKY, ids=TRICKY_IDS)
@@ -153,8 +153,8 @@ def test_glossary_entries_by_source_term_binary_order_then_age(kernel):
     for term in ["beta", "alpha", "Alpha", "Zeta", "alpha"]:
         ids.setdefault(term, []).append(translation.add_glossary_entry(1, term, term.upper()))
     translation.add_glossary_entry(2, "aaa", "other series")
-    set_columns(kernel, GlossaryEntry, GlossaryEntry.id == ids["alpha"][0], created_at="2026-02-01T00:00:00.000000")
-    set_columns(kernel, GlossaryEntry, GlossaryEntry.id == ids["alpha"][1], created_at="2026-01-01T00:00:00.000000")
+    set_columns(kernel, glossary_entries, glossary_entries.c.id == ids["alpha"][0], created_at="2026-02-01T00:00:00.000000")
+    set_columns(kernel, glossary_entries, glossary_entries.c.id == ids["alpha"][1], created_at="2026-01-01T00:00:00.000000")
     rows = translation.get_glossary_entries(1)
     assert [r["source_term"] for r in rows] == ["Alpha", "Zeta", "alpha", "alpha", "beta"]
     assert [r["id"] for r in rows[2:4]] == [ids["alpha"][1], ids["alpha"][0]]
@@ -165,7 +165,7 @@ def test_glossary_entries_by_source_term_binary_order_then_age(kernel):
 def test_glossary_for_series_gives_the_15_most_recently_edited_pairs(kernel):
     for i in range(20):
         entry_id = translation.add_glossary_entry(3, f"term{i:02}", f"Begriff{i:02}")
-        set_columns(kernel, GlossaryEntry, GlossaryEntry.id == entry_id,
+        set_columns(kernel, glossary_entries, glossary_entries.c.id == entry_id,
                     updated_at=f"2026-01-{i + 1:02}T00:00:00.000000")
     translation.add_glossary_entry(4, "elsewhere", "anderswo")
     pairs = translation.get_glossary_for_series(3)
@@ -178,7 +178,7 @@ def test_glossary_for_series_gives_the_15_most_recently_edited_pairs(kernel):
 
 def test_update_glossary_entry(kernel):
     entry_id = translation.add_glossary_entry(1, "a", "b", "n")
-    set_columns(kernel, GlossaryEntry, GlossaryEntry.id == entry_id, updated_at="2026-01-01T00:00:00.000000")
+    set_columns(kernel, glossary_entries, glossary_entries.c.id == entry_id, updated_at="2026-01-01T00:00:00.000000")
     assert translation.update_glossary_entry(entry_id, target_term="  B2 ") is True
     entry = translation.get_glossary_entry(entry_id)
     assert (entry["source_term"], entry["target_term"], entry["notes"]) == ("a", "B2", "n")
@@ -315,7 +315,7 @@ def test_a_failed_add_leaves_the_old_default(kernel):
 def test_add_prompt_preset_bad_inputs(kernel, args):
     with pytest.raises(ValueError):
         translation.add_prompt_preset(*args)
-    assert count(kernel, PromptPreset) == 1
+    assert count(kernel, prompt_presets) == 1
 
 
 @pytest.mark.parametrize("text", TRICKY, ids=TRICKY_IDS)
@@ -329,7 +329,7 @@ def test_prompt_presets_default_first_then_by_name(kernel):
     for name in ["beta", "Alpha", "gamma"]:
         translation.add_prompt_preset(name, "t")
     with kernel.engine.begin() as conn:  # a legacy row with a NULL flag sorts last, as on SQLite
-        conn.execute(PromptPreset.__table__.insert().values(name="aardvark", prompt_template="t", is_default=None,
+        conn.execute(prompt_presets.insert().values(name="aardvark", prompt_template="t", is_default=None,
                                                             created_at="x", updated_at="x"))
     assert [p["name"] for p in translation.get_prompt_presets()] == ["Default", "Alpha", "beta", "gamma", "aardvark"]
     gamma = next(p["id"] for p in translation.get_prompt_presets() if p["name"] == "gamma")
@@ -339,10 +339,10 @@ def test_prompt_presets_default_first_then_by_name(kernel):
 
 def test_several_legacy_defaults_resolve_to_the_most_recently_changed(kernel):
     # legacy had no ORDER BY, so with several defaults (a race of two add_prompt_preset calls) any won
-    set_columns(kernel, PromptPreset, PromptPreset.name == "Default", updated_at="2025-01-01T00:00:00.000000")
+    set_columns(kernel, prompt_presets, prompt_presets.c.name == "Default", updated_at="2025-01-01T00:00:00.000000")
     with kernel.engine.begin() as conn:
         for name, stamp in (("old", "2026-01-01"), ("new", "2026-03-01"), ("mid", "2026-02-01")):
-            conn.execute(PromptPreset.__table__.insert().values(
+            conn.execute(prompt_presets.insert().values(
                 name=name, prompt_template="t", is_default=1, created_at=stamp, updated_at=stamp))
     assert translation.get_default_prompt_preset()["name"] == "new"
     old_id = next(p["id"] for p in translation.get_prompt_presets() if p["name"] == "old")
@@ -352,7 +352,7 @@ def test_several_legacy_defaults_resolve_to_the_most_recently_changed(kernel):
 
 def test_update_prompt_preset_fields(kernel):
     preset_id = translation.add_prompt_preset("A", "one")
-    set_columns(kernel, PromptPreset, PromptPreset.id == preset_id, updated_at="2026-01-01T00:00:00.000000")
+    set_columns(kernel, prompt_presets, prompt_presets.c.id == preset_id, updated_at="2026-01-01T00:00:00.000000")
     assert translation.update_prompt_preset(preset_id, name=" B ", prompt_template=" two ") is True
     preset = translation.get_prompt_preset(preset_id)
     assert (preset["name"], preset["prompt_template"], preset["is_default"]) == ("B", "two", 0)
@@ -497,7 +497,7 @@ def test_the_first_success_after_failures_sets_the_average(kernel):
 
 def test_stats_rows_with_legacy_nulls_are_counted_from_zero(kernel):
     with kernel.engine.begin() as conn:
-        conn.execute(TranslationBackendStats.__table__.insert().values(
+        conn.execute(translation_backend_stats.insert().values(
             backend_name="legacy", total_requests=None, successful_translations=None, failed_translations=None,
             total_characters=None, avg_response_time_ms=None, consecutive_failures=None, updated_at="x"))
     translation.record_backend_success("legacy", 50, 7)
@@ -544,14 +544,14 @@ def test_reset_backend_stats_deletes_the_row(kernel):
 def test_record_backend_success_bad_inputs(kernel, args):
     with pytest.raises(ValueError):
         translation.record_backend_success(*args)
-    assert count(kernel, TranslationBackendStats) == 0
+    assert count(kernel, translation_backend_stats) == 0
 
 
 @pytest.mark.parametrize("args", [(None, "e"), ("", "e"), ("o", None), ("o", 42), ("o", "e\x00")])
 def test_record_backend_failure_bad_inputs(kernel, args):
     with pytest.raises(ValueError):
         translation.record_backend_failure(*args)
-    assert count(kernel, TranslationBackendStats) == 0
+    assert count(kernel, translation_backend_stats) == 0
 
 
 def test_concurrent_stats_lose_no_update(kernel):
@@ -619,8 +619,8 @@ def test_baseline_schema_on_both_dialects(kernel):
 
 def test_legacy_now_defaults_fill_raw_inserts(kernel):
     with kernel.engine.begin() as conn:
-        conn.execute(GlossaryEntry.__table__.insert().values(series_id=1, source_term="a", target_term="b"))
-        conn.execute(TranslationBackendStats.__table__.insert().values(backend_name="raw"))
+        conn.execute(glossary_entries.insert().values(series_id=1, source_term="a", target_term="b"))
+        conn.execute(translation_backend_stats.insert().values(backend_name="raw"))
     [entry] = translation.get_glossary_entries(1)
     assert len(entry["created_at"]) == 19 and entry["created_at"][10] == " " and entry["notes"] == ""
     row = translation.get_backend_stat("raw")

@@ -38,11 +38,10 @@ from sublarr.plugins.wanted import (
     upsert_wanted_item,
     upsert_wanted_items,
 )
-from sublarr.plugins.wanted.models import WantedItem
+from sublarr.plugins.wanted.models import wanted_items as items_table
 from tests.conftest import boot
 from tests.domains.schema import at_revision, compare_with_legacy, create_legacy_tables, reflect
 
-items_table = WantedItem.__table__
 ROW_KEYS = ["id", "item_type", "sonarr_series_id", "sonarr_episode_id", "radarr_movie_id", "title", "season_episode",
             "file_path", "existing_sub", "missing_languages", "status", "last_search_at", "search_count", "error",
             "added_at", "updated_at", "upgrade_candidate", "current_score", "target_language", "instance_name",
@@ -565,9 +564,8 @@ def test_every_page_from_either_end_matches_one_big_page(kernel):
 
 def test_paging_needs_a_total_order(kernel):
     from sublarr.core.domain import paginate
-    from sublarr.plugins.wanted.models import WantedItem
+    from sublarr.plugins.wanted.models import wanted_items as table
 
-    table = WantedItem.__table__
     with kernel.repo("wanted").read() as conn:
         with pytest.raises(TypeError, match="primary key"):  # ties could sit on two pages, or none
             paginate(conn, select(table), 1, 10, [table.c.added_at.desc()])

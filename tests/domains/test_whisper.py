@@ -10,7 +10,7 @@ from sqlalchemy import Text, func, inspect, select
 
 from sublarr.core.schema import Real
 from sublarr.plugins import whisper
-from sublarr.plugins.whisper.models import WhisperJob
+from sublarr.plugins.whisper.models import whisper_jobs
 from tests.conftest import boot
 from tests.domains.schema import compare_with_legacy, create_legacy_tables, reflect, type_name
 
@@ -22,7 +22,7 @@ TRICKY = ["it's \"quoted\"", "100% _under_ \\back", "Ünïcödé 字幕 🎬", "
 
 def row_count(kernel) -> int:
     with kernel.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(WhisperJob.__table__)).scalar_one()
+        return conn.execute(select(func.count()).select_from(whisper_jobs)).scalar_one()
 
 
 # -- create / get ----------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_baseline_reproduces_the_legacy_table(kernel):
 
 def test_server_defaults_fill_a_raw_insert(kernel):
     with kernel.engine.begin() as conn:
-        conn.execute(WhisperJob.__table__.insert().values(id="raw", file_path="/a", created_at="2026-01-01"))
+        conn.execute(whisper_jobs.insert().values(id="raw", file_path="/a", created_at="2026-01-01"))
     row = whisper.get_whisper_job("raw")
     assert row["status"] == "queued" and row["language"] == "" and row["progress"] == 0.0
 

@@ -25,8 +25,8 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import func, select
 
-from sublarr.plugins.providers.models import ProviderStats
-from sublarr.plugins.wanted.models import WantedItem
+from sublarr.plugins.providers.models import provider_stats
+from sublarr.plugins.wanted.models import wanted_items
 from tests.conftest import boot
 from tests.fault.conftest import report
 
@@ -143,14 +143,14 @@ def test_writes_survive_restarts_with_exact_counts(private_pg):
 
         # counts in the database against what the callers saw
         with kernel.engine.connect() as conn:
-            paths = list(conn.execute(select(WantedItem.file_path).where(WantedItem.file_path.like("/library/thread%")))
+            paths = list(conn.execute(select(wanted_items.c.file_path).where(wanted_items.c.file_path.like("/library/thread%")))
                          .scalars())
-            stored = dict(conn.execute(select(ProviderStats.provider_name, ProviderStats.total_searches)
-                                       .where(ProviderStats.provider_name.like("provider-%"))).all())
+            stored = dict(conn.execute(select(provider_stats.c.provider_name, provider_stats.c.total_searches)
+                                       .where(provider_stats.c.provider_name.like("provider-%"))).all())
             duplicates = conn.execute(
                 select(func.count()).select_from(
-                    select(WantedItem.file_path).group_by(WantedItem.file_path, WantedItem.target_language,
-                                                          WantedItem.subtitle_type)
+                    select(wanted_items.c.file_path).group_by(wanted_items.c.file_path, wanted_items.c.target_language,
+                                                          wanted_items.c.subtitle_type)
                     .having(func.count() > 1).subquery())).scalar_one()
         assert duplicates == 0
         assert len(paths) == len(set(paths)) == len(tally.wanted_paths)

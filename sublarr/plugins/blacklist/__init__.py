@@ -12,7 +12,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import BlacklistEntry
+from .models import blacklist_entries
 from .repository import BlacklistRepository
 
 __all__ = functions.__all__
@@ -20,6 +20,6 @@ __all__ = functions.__all__
 
 @hookimpl
 def sublarr_domains():
-    return [Domain(name="blacklist", version=__version__, tables=[BlacklistEntry.__table__],
+    return [Domain(name="blacklist", version=__version__, tables=[blacklist_entries],
                    legacy_tables=("blacklist_entries",),
                    migrations=Path(__file__).parent / "migrations", repository=BlacklistRepository)]

@@ -12,9 +12,8 @@ from sublarr.core.domain import (
 )
 from sublarr.core.timeutil import now_iso
 
-from .models import BlacklistEntry
+from .models import blacklist_entries as entries
 
-entries = BlacklistEntry.__table__
 _KEY = ["provider_name", "subtitle_id"]
 
 

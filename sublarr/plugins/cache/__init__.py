@@ -13,7 +13,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import AnidbMapping, FfprobeCache
+from .models import anidb_mappings, ffprobe_cache
 from .repository import HISTORY_LIMIT, CacheRepository
 
 __all__ = [*functions.__all__, "HISTORY_LIMIT"]
@@ -22,7 +22,7 @@ __all__ = [*functions.__all__, "HISTORY_LIMIT"]
 @hookimpl
 def sublarr_domains():
     return [Domain(name="cache", version=__version__,
-                   tables=[FfprobeCache.__table__, AnidbMapping.__table__],
+                   tables=[ffprobe_cache, anidb_mappings],
                    legacy_tables=("ffprobe_cache", "anidb_mappings"),
                    migrations=Path(__file__).parent / "migrations", repository=CacheRepository,
                    requires=("providers", "jobs"))]

@@ -1,30 +1,31 @@
-from sqlalchemy import Index, Integer, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, Index, Integer, Table, Text
 
-from sublarr.core.models import Base
+from sublarr.core.models import metadata
 from sublarr.core.schema import DeclaredText, Real, legacy_current_timestamp
 
 # the legacy DDL declared these TIMESTAMP (on SQLite); they hold "YYYY-MM-DD HH:MM:SS" text everywhere
 LegacyTimestamp = DeclaredText("TIMESTAMP")
 
 
-class FfprobeCache(Base):
-    __tablename__ = "ffprobe_cache"
-    __table_args__ = (Index("idx_ffprobe_cache_mtime", "mtime"),)
+ffprobe_cache = Table(
+    "ffprobe_cache",
+    metadata,
+    Column("file_path", Text, primary_key=True),
+    Column("mtime", Real, nullable=False),
+    Column("probe_data_json", Text, nullable=False),
+    Column("cached_at", Text, nullable=False),
+    Index("idx_ffprobe_cache_mtime", "mtime"),
+)
 
-    file_path: Mapped[str] = mapped_column(Text, primary_key=True)
-    mtime: Mapped[float] = mapped_column(Real, nullable=False)
-    probe_data_json: Mapped[str] = mapped_column(Text, nullable=False)
-    cached_at: Mapped[str] = mapped_column(Text, nullable=False)
 
-
-class AnidbMapping(Base):
-    __tablename__ = "anidb_mappings"
-    __table_args__ = (Index("idx_anidb_mappings_anidb_id", "anidb_id"),)
-
+anidb_mappings = Table(
+    "anidb_mappings",
+    metadata,
     # INTEGER PRIMARY KEY without AUTOINCREMENT: the TVDB id is given, never generated
-    tvdb_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    anidb_id: Mapped[int] = mapped_column(Integer, nullable=False)
-    series_title: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str | None] = mapped_column(LegacyTimestamp, server_default=legacy_current_timestamp())
-    last_used: Mapped[str | None] = mapped_column(LegacyTimestamp, server_default=legacy_current_timestamp())
+    Column("tvdb_id", Integer, primary_key=True, autoincrement=False),
+    Column("anidb_id", Integer, nullable=False),
+    Column("series_title", Text),
+    Column("created_at", LegacyTimestamp, server_default=legacy_current_timestamp()),
+    Column("last_used", LegacyTimestamp, server_default=legacy_current_timestamp()),
+    Index("idx_anidb_mappings_anidb_id", "anidb_id"),
+)

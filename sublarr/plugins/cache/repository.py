@@ -11,7 +11,8 @@ from sublarr.core.domain import MAX_INDEXED_BYTES, Repository, require_int, requ
 from sublarr.core.timeutil import now_iso, parse, utcnow
 from sublarr.core.validation import require_number, time_ago
 
-from .models import AnidbMapping, FfprobeCache
+from .models import anidb_mappings as anidb
+from .models import ffprobe_cache as ffprobe
 
 if TYPE_CHECKING:  # type-only: the other domain is reached through kernel.repo(), never imported
     from sublarr.plugins.jobs.repository import JobsRepository
@@ -19,8 +20,6 @@ if TYPE_CHECKING:  # type-only: the other domain is reached through kernel.repo(
 
 log = logging.getLogger("sublarr.plugins.cache")
 
-ffprobe = FfprobeCache.__table__
-anidb = AnidbMapping.__table__
 
 HISTORY_LIMIT = 50  # entries of get_episode_history, and rows read from each source table
 

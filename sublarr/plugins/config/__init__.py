@@ -9,7 +9,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import ConfigEntry
+from .models import config_entries
 from .repository import ConfigRepository
 
 __all__ = functions.__all__
@@ -23,7 +23,7 @@ EVENTS = (
 
 @hookimpl
 def sublarr_domains():
-    return [Domain(name="config", version=__version__, tables=[ConfigEntry.__table__],
+    return [Domain(name="config", version=__version__, tables=[config_entries],
                    legacy_tables=("config_entries",),
                    migrations=Path(__file__).parent / "migrations", repository=ConfigRepository)]
 

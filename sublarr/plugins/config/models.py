@@ -1,12 +1,11 @@
-from sqlalchemy import Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, Table, Text
 
-from sublarr.core.models import Base
+from sublarr.core.models import metadata
 
-
-class ConfigEntry(Base):
-    __tablename__ = "config_entries"
-
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    value: Mapped[str] = mapped_column(Text, nullable=False)
-    updated_at: Mapped[str] = mapped_column(Text, nullable=False)
+config_entries = Table(
+    "config_entries",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)

@@ -5,9 +5,7 @@ from sqlalchemy import delete, select
 from sublarr.core.domain import Repository, require_str, starts_with
 from sublarr.core.timeutil import now_iso
 
-from .models import ConfigEntry
-
-entries = ConfigEntry.__table__
+from .models import config_entries as entries
 
 # Keys are the primary key: PostgreSQL cannot index a text value over ~2.7 kB, so keys are
 # capped (512 characters, at most 2 kB in UTF-8) on every dialect alike.

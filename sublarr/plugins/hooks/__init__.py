@@ -17,7 +17,7 @@ from sublarr.core.hookspecs import hookimpl
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .metrics import sublarr_metrics  # noqa: F401  (a hook of this plugin)
-from .models import HookConfig, HookLog, WebhookConfig
+from .models import hook_configs, hook_log, webhook_configs
 from .repository import WEBHOOK_FAILURE_LIMIT, HookRepository, mask_webhook
 
 __all__ = [*functions.__all__, "WEBHOOK_FAILURE_LIMIT", "mask_webhook"]
@@ -35,7 +35,7 @@ EVENTS = (
 @hookimpl
 def sublarr_domains():
     return [Domain(name="hooks", version=__version__,
-                   tables=[HookConfig.__table__, WebhookConfig.__table__, HookLog.__table__],
+                   tables=[hook_configs, webhook_configs, hook_log],
                    legacy_tables=("hook_configs", "webhook_configs", "hook_log"),
                    migrations=Path(__file__).parent / "migrations", repository=HookRepository)]
 

@@ -19,12 +19,10 @@ from sqlalchemy import and_, case, func, select
 
 from sublarr.core.hookspecs import hookimpl
 
-from .models import HookLog
+from .models import hook_log as logs
 
 TAIL = 1000  # ids recounted on every scrape
 KINDS = ("script", "webhook")
-
-logs = HookLog.__table__
 
 
 class DeliveryCounts:

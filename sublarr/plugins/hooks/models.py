@@ -7,71 +7,72 @@ orphan rows that a constraint would reject. Deleting a hook deletes its logs in 
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Integer, Text, null
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, Index, Integer, Table, Text, null
 
-from sublarr.core.models import Base
+from sublarr.core.models import metadata
 from sublarr.core.schema import Real, int_default, legacy_now, text_default
 
-
-class HookConfig(Base):
-    __tablename__ = "hook_configs"
-    __table_args__ = (Index("idx_hook_configs_event", "event_name"), {"sqlite_autoincrement": True})
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(Text, nullable=False)
-    event_name: Mapped[str] = mapped_column(Text, nullable=False)
-    hook_type: Mapped[str | None] = mapped_column(Text, server_default=text_default("script"))
-    enabled: Mapped[int | None] = mapped_column(Integer, server_default=int_default(1))
-    script_path: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    timeout_seconds: Mapped[int | None] = mapped_column(Integer, server_default=int_default(30))
-    last_triggered_at: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    last_status: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    trigger_count: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    created_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
-    updated_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
-
-
-class WebhookConfig(Base):
-    __tablename__ = "webhook_configs"
-    __table_args__ = (Index("idx_webhook_configs_event", "event_name"), {"sqlite_autoincrement": True})
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(Text, nullable=False)
-    event_name: Mapped[str] = mapped_column(Text, nullable=False)
-    url: Mapped[str] = mapped_column(Text, nullable=False)
-    secret: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))  # plaintext, as legacy
-    enabled: Mapped[int | None] = mapped_column(Integer, server_default=int_default(1))
-    retry_count: Mapped[int | None] = mapped_column(Integer, server_default=int_default(3))
-    timeout_seconds: Mapped[int | None] = mapped_column(Integer, server_default=int_default(10))
-    last_triggered_at: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    last_status_code: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    last_error: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    consecutive_failures: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    trigger_count: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    created_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
-    updated_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
+hook_configs = Table(
+    "hook_configs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("event_name", Text, nullable=False),
+    Column("hook_type", Text, server_default=text_default("script")),
+    Column("enabled", Integer, server_default=int_default(1)),
+    Column("script_path", Text, server_default=text_default("")),
+    Column("timeout_seconds", Integer, server_default=int_default(30)),
+    Column("last_triggered_at", Text, server_default=text_default("")),
+    Column("last_status", Text, server_default=text_default("")),
+    Column("trigger_count", Integer, server_default=int_default(0)),
+    Column("created_at", Text, nullable=False, server_default=legacy_now()),
+    Column("updated_at", Text, nullable=False, server_default=legacy_now()),
+    Index("idx_hook_configs_event", "event_name"),
+    sqlite_autoincrement=True,
+)
 
 
-class HookLog(Base):
-    __tablename__ = "hook_log"
-    __table_args__ = (
-        Index("idx_hook_log_hook_id", "hook_id"),
-        Index("idx_hook_log_webhook_id", "webhook_id"),
-        Index("idx_hook_log_triggered_at", "triggered_at"),
-        {"sqlite_autoincrement": True},
-    )
+webhook_configs = Table(
+    "webhook_configs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("event_name", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, server_default=text_default("")),  # plaintext, as legacy
+    Column("enabled", Integer, server_default=int_default(1)),
+    Column("retry_count", Integer, server_default=int_default(3)),
+    Column("timeout_seconds", Integer, server_default=int_default(10)),
+    Column("last_triggered_at", Text, server_default=text_default("")),
+    Column("last_status_code", Integer, server_default=int_default(0)),
+    Column("last_error", Text, server_default=text_default("")),
+    Column("consecutive_failures", Integer, server_default=int_default(0)),
+    Column("trigger_count", Integer, server_default=int_default(0)),
+    Column("created_at", Text, nullable=False, server_default=legacy_now()),
+    Column("updated_at", Text, nullable=False, server_default=legacy_now()),
+    Index("idx_webhook_configs_event", "event_name"),
+    sqlite_autoincrement=True,
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    hook_id: Mapped[int | None] = mapped_column(Integer)
-    webhook_id: Mapped[int | None] = mapped_column(Integer)
-    event_name: Mapped[str] = mapped_column(Text, nullable=False)
-    hook_type: Mapped[str] = mapped_column(Text, nullable=False)
-    success: Mapped[int] = mapped_column(Integer, nullable=False)
-    exit_code: Mapped[int | None] = mapped_column(Integer, server_default=null())
-    status_code: Mapped[int | None] = mapped_column(Integer, server_default=null())
-    stdout: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    stderr: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    error: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    duration_ms: Mapped[float | None] = mapped_column(Real, server_default=int_default(0))
-    triggered_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
+
+hook_log = Table(
+    "hook_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hook_id", Integer),
+    Column("webhook_id", Integer),
+    Column("event_name", Text, nullable=False),
+    Column("hook_type", Text, nullable=False),
+    Column("success", Integer, nullable=False),
+    Column("exit_code", Integer, server_default=null()),
+    Column("status_code", Integer, server_default=null()),
+    Column("stdout", Text, server_default=text_default("")),
+    Column("stderr", Text, server_default=text_default("")),
+    Column("error", Text, server_default=text_default("")),
+    Column("duration_ms", Real, server_default=int_default(0)),
+    Column("triggered_at", Text, nullable=False, server_default=legacy_now()),
+    Index("idx_hook_log_hook_id", "hook_id"),
+    Index("idx_hook_log_webhook_id", "webhook_id"),
+    Index("idx_hook_log_triggered_at", "triggered_at"),
+    sqlite_autoincrement=True,
+)

@@ -52,12 +52,10 @@ from sublarr.core.validation import (
     time_ago,
 )
 
-from .models import HookConfig, HookLog, WebhookConfig
+from .models import hook_configs as hooks
+from .models import hook_log as logs
+from .models import webhook_configs as webhooks
 from .ssrf import HostUnresolved, check_url
-
-hooks = HookConfig.__table__
-webhooks = WebhookConfig.__table__
-logs = HookLog.__table__
 
 # The legacy dispatcher skips a webhook after this many consecutive failed deliveries
 # (``_AUTO_DISABLE_THRESHOLD``) without touching ``enabled``; update_webhook(enabled=True) re-arms it.

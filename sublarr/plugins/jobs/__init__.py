@@ -13,7 +13,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import DailyStats, Job
+from .models import daily_stats, jobs
 from .repository import JOB_STATUSES, PENDING_STATUSES, TERMINAL_STATUSES, JobsRepository
 
 __all__ = [*functions.__all__, "JOB_STATUSES", "PENDING_STATUSES", "TERMINAL_STATUSES"]
@@ -21,6 +21,6 @@ __all__ = [*functions.__all__, "JOB_STATUSES", "PENDING_STATUSES", "TERMINAL_STA
 
 @hookimpl
 def sublarr_domains():
-    return [Domain(name="jobs", version=__version__, tables=[Job.__table__, DailyStats.__table__],
+    return [Domain(name="jobs", version=__version__, tables=[jobs, daily_stats],
                    legacy_tables=("jobs", "daily_stats"),
                    migrations=Path(__file__).parent / "migrations", repository=JobsRepository)]

@@ -4,43 +4,40 @@ Columns are in the legacy physical order (``jobs.config_hash`` was added by ALTE
 is last), which gives row dicts the legacy key order.
 """
 
-from sqlalchemy import Index, Integer, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, Index, Integer, Table, Text
 
-from sublarr.core.models import Base
+from sublarr.core.models import metadata
 from sublarr.core.schema import Timestamp, int_default, text_default
 
-
-class Job(Base):
-    __tablename__ = "jobs"
-
-    id: Mapped[str] = mapped_column(Text, primary_key=True)
-    file_path: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text_default("queued"))
-    source_format: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    output_path: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    stats_json: Mapped[str | None] = mapped_column(Text, server_default=text_default("{}"))
-    error: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    force: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    bazarr_context_json: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    created_at: Mapped[str] = mapped_column(Timestamp, nullable=False)  # VARCHAR on MariaDB since jobs_0004
-    completed_at: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    config_hash: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))  # legacy ALTER TABLE
-
-    __table_args__ = (
-        Index("idx_jobs_status", "status"),
-        Index("idx_jobs_created", "created_at"),
-        Index("idx_jobs_status_created", "status", "created_at"),  # jobs_0002
-        Index("idx_jobs_file_path", "file_path"),  # jobs_0003: episode history
-    )
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("file_path", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text_default("queued")),
+    Column("source_format", Text, server_default=text_default("")),
+    Column("output_path", Text, server_default=text_default("")),
+    Column("stats_json", Text, server_default=text_default("{}")),
+    Column("error", Text, server_default=text_default("")),
+    Column("force", Integer, server_default=int_default(0)),
+    Column("bazarr_context_json", Text, server_default=text_default("")),
+    Column("created_at", Timestamp, nullable=False),  # VARCHAR on MariaDB since jobs_0004
+    Column("completed_at", Text, server_default=text_default("")),
+    Column("config_hash", Text, server_default=text_default("")),  # legacy ALTER TABLE
+    Index("idx_jobs_status", "status"),
+    Index("idx_jobs_created", "created_at"),
+    Index("idx_jobs_status_created", "status", "created_at"),  # jobs_0002
+    Index("idx_jobs_file_path", "file_path"),  # jobs_0003: episode history
+)
 
 
-class DailyStats(Base):
-    __tablename__ = "daily_stats"
-
-    date: Mapped[str] = mapped_column(Text, primary_key=True)
-    translated: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    failed: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    skipped: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    by_format_json: Mapped[str | None] = mapped_column(Text, server_default=text_default('{"ass": 0, "srt": 0}'))
-    by_source_json: Mapped[str | None] = mapped_column(Text, server_default=text_default("{}"))
+daily_stats = Table(
+    "daily_stats",
+    metadata,
+    Column("date", Text, primary_key=True),
+    Column("translated", Integer, server_default=int_default(0)),
+    Column("failed", Integer, server_default=int_default(0)),
+    Column("skipped", Integer, server_default=int_default(0)),
+    Column("by_format_json", Text, server_default=text_default('{"ass": 0, "srt": 0}')),
+    Column("by_source_json", Text, server_default=text_default("{}")),
+)

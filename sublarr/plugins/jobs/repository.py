@@ -18,10 +18,8 @@ from sublarr.core.validation import (
     to_json,
 )
 
-from .models import DailyStats, Job
-
-jobs = Job.__table__
-daily = DailyStats.__table__
+from .models import daily_stats as daily
+from .models import jobs
 
 JOB_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 PENDING_STATUSES = ("queued", "running")

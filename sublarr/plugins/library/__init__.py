@@ -10,7 +10,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import UpgradeHistory
+from .models import upgrade_history
 from .repository import LibraryRepository
 
 __all__ = functions.__all__
@@ -25,7 +25,7 @@ EVENTS = (
 
 @hookimpl
 def sublarr_domains():
-    return [Domain(name="library", version=__version__, tables=[UpgradeHistory.__table__],
+    return [Domain(name="library", version=__version__, tables=[upgrade_history],
                    legacy_tables=("upgrade_history",),
                    migrations=Path(__file__).parent / "migrations", repository=LibraryRepository,
                    requires=("providers",))]

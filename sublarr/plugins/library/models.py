@@ -1,24 +1,20 @@
-from sqlalchemy import Index, Integer, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, Index, Integer, Table, Text
 
-from sublarr.core.models import Base
+from sublarr.core.models import metadata
 
-
-class UpgradeHistory(Base):
-    """``upgrade_history``: one row per subtitle replaced by a better one."""
-
-    __tablename__ = "upgrade_history"
-    __table_args__ = (
-        Index("idx_upgrade_history_path", "file_path"),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    file_path: Mapped[str] = mapped_column(Text, nullable=False)
-    old_format: Mapped[str | None] = mapped_column(Text)
-    old_score: Mapped[int | None] = mapped_column(Integer)
-    new_format: Mapped[str | None] = mapped_column(Text)
-    new_score: Mapped[int | None] = mapped_column(Integer)
-    provider_name: Mapped[str | None] = mapped_column(Text)
-    upgrade_reason: Mapped[str | None] = mapped_column(Text)
-    upgraded_at: Mapped[str] = mapped_column(Text, nullable=False)
+# ``upgrade_history``: one row per subtitle replaced by a better one.
+upgrade_history = Table(
+    "upgrade_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("file_path", Text, nullable=False),
+    Column("old_format", Text),
+    Column("old_score", Integer),
+    Column("new_format", Text),
+    Column("new_score", Integer),
+    Column("provider_name", Text),
+    Column("upgrade_reason", Text),
+    Column("upgraded_at", Text, nullable=False),
+    Index("idx_upgrade_history_path", "file_path"),
+    sqlite_autoincrement=True,
+)

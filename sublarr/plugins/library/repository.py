@@ -15,13 +15,10 @@ from sublarr.core.domain import (
 )
 from sublarr.core.timeutil import now_iso
 
-from .models import UpgradeHistory
+from .models import upgrade_history as upgrades
 
 if TYPE_CHECKING:  # type-only: the other domain is reached through kernel.repo(), never imported
     from sublarr.plugins.providers.repository import ProvidersRepository
-
-upgrades = UpgradeHistory.__table__
-
 
 
 class LibraryRepository(Repository):

@@ -16,7 +16,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
+from .models import language_profiles, movie_language_profiles, series_language_profiles
 from .repository import VALID_FORCED_PREFERENCES, ProfilesRepository
 
 __all__ = [*functions.__all__, "VALID_FORCED_PREFERENCES"]
@@ -25,8 +25,8 @@ __all__ = [*functions.__all__, "VALID_FORCED_PREFERENCES"]
 @hookimpl
 def sublarr_domains():
     return [Domain(name="profiles", version=__version__,
-                   tables=[LanguageProfile.__table__, SeriesLanguageProfile.__table__,
-                           MovieLanguageProfile.__table__],
+                   tables=[language_profiles, series_language_profiles,
+                           movie_language_profiles],
                    legacy_tables=("language_profiles", "series_language_profiles", "movie_language_profiles"),
                    migrations=Path(__file__).parent / "migrations", repository=ProfilesRepository,
                    requires=("wanted",))]  # get_series_missing_counts reads through its repository

@@ -22,16 +22,15 @@ from sublarr.core.validation import (
     require_str_list,
 )
 
-from .models import LanguageProfile, MovieLanguageProfile, SeriesLanguageProfile
+from .models import language_profiles as profiles
+from .models import movie_language_profiles as movie_profiles
+from .models import series_language_profiles as series_profiles
 
 if TYPE_CHECKING:  # type-only: the other domain is reached through kernel.repo(), never imported
     from sublarr.plugins.wanted.repository import WantedRepository
 
 VALID_FORCED_PREFERENCES = ("disabled", "separate", "auto")
 
-profiles = LanguageProfile.__table__
-series_profiles = SeriesLanguageProfile.__table__
-movie_profiles = MovieLanguageProfile.__table__
 
 # update_profile(**fields): field name -> column. The list fields are stored as JSON text.
 _EDITABLE = {

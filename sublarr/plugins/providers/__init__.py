@@ -17,7 +17,7 @@ from sublarr.core.hookspecs import hookimpl
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .metrics import sublarr_metrics  # noqa: F401  (a hook of this plugin)
-from .models import ProviderCache, ProviderStats, SubtitleDownload
+from .models import provider_cache, provider_stats, subtitle_downloads
 from .repository import ProvidersRepository
 
 __all__ = functions.__all__
@@ -37,7 +37,7 @@ EVENTS = (
 @hookimpl
 def sublarr_domains():
     return [Domain(name="providers", version=__version__,
-                   tables=[ProviderCache.__table__, SubtitleDownload.__table__, ProviderStats.__table__],
+                   tables=[provider_cache, subtitle_downloads, provider_stats],
                    legacy_tables=("provider_cache", "subtitle_downloads", "provider_stats"),
                    migrations=Path(__file__).parent / "migrations", repository=ProvidersRepository)]
 

@@ -23,14 +23,13 @@ from sublarr.core.timeutil import iso_in, now_iso
 from sublarr.core.validation import require_amount, require_flag, time_ago, time_in
 from sublarr.drivers.base import StorageDriver
 
-from .models import ProviderCache, ProviderStats, SubtitleDownload
+from .models import provider_cache as cache
+from .models import provider_stats as stats
+from .models import subtitle_downloads as downloads
 
 if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
 
-cache = ProviderCache.__table__
-downloads = SubtitleDownload.__table__
-stats = ProviderStats.__table__
 
 # get_provider_health_history: the legacy function returned these columns only
 _HEALTH_COLUMNS = ("provider_name", "total_searches", "successful_downloads", "failed_downloads",

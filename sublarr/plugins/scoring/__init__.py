@@ -14,7 +14,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import ProviderScoreModifier, ScoringWeights
+from .models import provider_score_modifiers, scoring_weights
 from .repository import (
     _DEFAULT_EPISODE_WEIGHTS,
     _DEFAULT_MOVIE_WEIGHTS,
@@ -35,6 +35,6 @@ __all__ = [
 @hookimpl
 def sublarr_domains():
     return [Domain(name="scoring", version=__version__,
-                   tables=[ScoringWeights.__table__, ProviderScoreModifier.__table__],
+                   tables=[scoring_weights, provider_score_modifiers],
                    legacy_tables=("scoring_weights", "provider_score_modifiers"),
                    migrations=Path(__file__).parent / "migrations", repository=ScoringRepository)]

@@ -1,27 +1,25 @@
-from sqlalchemy import Integer, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, Integer, Table, Text, UniqueConstraint
 
-from sublarr.core.models import Base
+from sublarr.core.models import metadata
 from sublarr.core.schema import int_default, legacy_now
 
-
-class ScoringWeights(Base):
-    __tablename__ = "scoring_weights"
-    __table_args__ = (
-        UniqueConstraint("score_type", "weight_key"),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    score_type: Mapped[str] = mapped_column(Text, nullable=False)
-    weight_key: Mapped[str] = mapped_column(Text, nullable=False)
-    weight_value: Mapped[int] = mapped_column(Integer, nullable=False)
-    updated_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
+scoring_weights = Table(
+    "scoring_weights",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("score_type", Text, nullable=False),
+    Column("weight_key", Text, nullable=False),
+    Column("weight_value", Integer, nullable=False),
+    Column("updated_at", Text, nullable=False, server_default=legacy_now()),
+    UniqueConstraint("score_type", "weight_key"),
+    sqlite_autoincrement=True,
+)
 
 
-class ProviderScoreModifier(Base):
-    __tablename__ = "provider_score_modifiers"
-
-    provider_name: Mapped[str] = mapped_column(Text, primary_key=True)
-    modifier: Mapped[int] = mapped_column(Integer, nullable=False, server_default=int_default(0))
-    updated_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
+provider_score_modifiers = Table(
+    "provider_score_modifiers",
+    metadata,
+    Column("provider_name", Text, primary_key=True),
+    Column("modifier", Integer, nullable=False, server_default=int_default(0)),
+    Column("updated_at", Text, nullable=False, server_default=legacy_now()),
+)

@@ -14,10 +14,8 @@ from sublarr.core.domain import (
 )
 from sublarr.core.timeutil import now_iso
 
-from .models import ProviderScoreModifier, ScoringWeights
-
-weights = ScoringWeights.__table__
-modifiers = ProviderScoreModifier.__table__
+from .models import provider_score_modifiers as modifiers
+from .models import scoring_weights as weights
 
 # The built-in weights (exact legacy values). The private names are imported by the app's
 # routes, so they stay; the public names are the same dict objects. No function here mutates them.

@@ -17,7 +17,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
+from .models import metadata_cache, standalone_movies, standalone_series, watched_folders
 from .repository import StandaloneRepository
 
 __all__ = functions.__all__
@@ -35,8 +35,8 @@ EVENTS = (
 @hookimpl
 def sublarr_domains():
     return [Domain(name="standalone", version=__version__,
-                   tables=[WatchedFolder.__table__, StandaloneSeries.__table__, StandaloneMovie.__table__,
-                           MetadataCache.__table__],
+                   tables=[watched_folders, standalone_series, standalone_movies,
+                           metadata_cache],
                    legacy_tables=("watched_folders", "standalone_series", "standalone_movies", "metadata_cache"),
                    migrations=Path(__file__).parent / "migrations", repository=StandaloneRepository,
                    requires=("cache",))]

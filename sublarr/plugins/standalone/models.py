@@ -7,79 +7,78 @@ belong to the ``cache`` domain.
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Integer, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, Index, Integer, Table, Text, UniqueConstraint
 
-from sublarr.core.models import Base
+from sublarr.core.models import metadata
 from sublarr.core.schema import int_default, legacy_now, text_default
 
-
-class WatchedFolder(Base):
-    __tablename__ = "watched_folders"
-    __table_args__ = (UniqueConstraint("path"), {"sqlite_autoincrement": True})
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    path: Mapped[str] = mapped_column(Text, nullable=False)
-    label: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    media_type: Mapped[str | None] = mapped_column(Text, server_default=text_default("auto"))
-    enabled: Mapped[int | None] = mapped_column(Integer, server_default=int_default(1))
-    last_scan_at: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    created_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
-    updated_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
-
-
-class StandaloneSeries(Base):
-    __tablename__ = "standalone_series"
-    __table_args__ = (
-        UniqueConstraint("folder_path"),
-        Index("idx_standalone_series_tmdb", "tmdb_id"),
-        Index("idx_standalone_series_anilist", "anilist_id"),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    title: Mapped[str] = mapped_column(Text, nullable=False)
-    year: Mapped[int | None] = mapped_column(Integer)
-    folder_path: Mapped[str] = mapped_column(Text, nullable=False)
-    tmdb_id: Mapped[int | None] = mapped_column(Integer)
-    tvdb_id: Mapped[int | None] = mapped_column(Integer)
-    anilist_id: Mapped[int | None] = mapped_column(Integer)
-    imdb_id: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    poster_url: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    is_anime: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    episode_count: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    season_count: Mapped[int | None] = mapped_column(Integer, server_default=int_default(0))
-    metadata_source: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    created_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
-    updated_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
+watched_folders = Table(
+    "watched_folders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("path", Text, nullable=False),
+    Column("label", Text, server_default=text_default("")),
+    Column("media_type", Text, server_default=text_default("auto")),
+    Column("enabled", Integer, server_default=int_default(1)),
+    Column("last_scan_at", Text, server_default=text_default("")),
+    Column("created_at", Text, nullable=False, server_default=legacy_now()),
+    Column("updated_at", Text, nullable=False, server_default=legacy_now()),
+    UniqueConstraint("path"),
+    sqlite_autoincrement=True,
+)
 
 
-class StandaloneMovie(Base):
-    __tablename__ = "standalone_movies"
-    __table_args__ = (
-        UniqueConstraint("file_path"),
-        Index("idx_standalone_movies_tmdb", "tmdb_id"),
-        {"sqlite_autoincrement": True},
-    )
+standalone_series = Table(
+    "standalone_series",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("year", Integer),
+    Column("folder_path", Text, nullable=False),
+    Column("tmdb_id", Integer),
+    Column("tvdb_id", Integer),
+    Column("anilist_id", Integer),
+    Column("imdb_id", Text, server_default=text_default("")),
+    Column("poster_url", Text, server_default=text_default("")),
+    Column("is_anime", Integer, server_default=int_default(0)),
+    Column("episode_count", Integer, server_default=int_default(0)),
+    Column("season_count", Integer, server_default=int_default(0)),
+    Column("metadata_source", Text, server_default=text_default("")),
+    Column("created_at", Text, nullable=False, server_default=legacy_now()),
+    Column("updated_at", Text, nullable=False, server_default=legacy_now()),
+    UniqueConstraint("folder_path"),
+    Index("idx_standalone_series_tmdb", "tmdb_id"),
+    Index("idx_standalone_series_anilist", "anilist_id"),
+    sqlite_autoincrement=True,
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    title: Mapped[str] = mapped_column(Text, nullable=False)
-    year: Mapped[int | None] = mapped_column(Integer)
-    file_path: Mapped[str] = mapped_column(Text, nullable=False)
-    tmdb_id: Mapped[int | None] = mapped_column(Integer)
-    imdb_id: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    poster_url: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    metadata_source: Mapped[str | None] = mapped_column(Text, server_default=text_default(""))
-    created_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
-    updated_at: Mapped[str] = mapped_column(Text, nullable=False, server_default=legacy_now())
+
+standalone_movies = Table(
+    "standalone_movies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("year", Integer),
+    Column("file_path", Text, nullable=False),
+    Column("tmdb_id", Integer),
+    Column("imdb_id", Text, server_default=text_default("")),
+    Column("poster_url", Text, server_default=text_default("")),
+    Column("metadata_source", Text, server_default=text_default("")),
+    Column("created_at", Text, nullable=False, server_default=legacy_now()),
+    Column("updated_at", Text, nullable=False, server_default=legacy_now()),
+    UniqueConstraint("file_path"),
+    Index("idx_standalone_movies_tmdb", "tmdb_id"),
+    sqlite_autoincrement=True,
+)
 
 
-class MetadataCache(Base):
-    __tablename__ = "metadata_cache"
-    __table_args__ = (Index("idx_metadata_cache_expires", "expires_at"),)
-
-    cache_key: Mapped[str] = mapped_column(Text, primary_key=True)
-    provider: Mapped[str] = mapped_column(Text, nullable=False)
-    response_json: Mapped[str] = mapped_column(Text, nullable=False)  # opaque string, never parsed here
-    cached_at: Mapped[str] = mapped_column(Text, nullable=False)
-    expires_at: Mapped[str] = mapped_column(Text, nullable=False)
+metadata_cache = Table(
+    "metadata_cache",
+    metadata,
+    Column("cache_key", Text, primary_key=True),
+    Column("provider", Text, nullable=False),
+    Column("response_json", Text, nullable=False),  # opaque string, never parsed here
+    Column("cached_at", Text, nullable=False),
+    Column("expires_at", Text, nullable=False),
+    Index("idx_metadata_cache_expires", "expires_at"),
+)

@@ -51,15 +51,14 @@ from sublarr.core.validation import (
 )
 from sublarr.drivers.base import StorageDriver
 
-from .models import MetadataCache, StandaloneMovie, StandaloneSeries, WatchedFolder
+from .models import metadata_cache as metadata
+from .models import standalone_movies as movies
+from .models import standalone_series as series
+from .models import watched_folders as folders
 
 if TYPE_CHECKING:  # type-only: the other domain is reached through kernel.repo(), never imported
     from sublarr.plugins.cache.repository import CacheRepository
 
-folders = WatchedFolder.__table__
-series = StandaloneSeries.__table__
-movies = StandaloneMovie.__table__
-metadata = MetadataCache.__table__
 
 # a watched folder's editable fields and their rules (creation goes through the same rules)
 _FOLDER_FIELDS: dict[str, Check] = {

@@ -10,7 +10,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import GlossaryEntry, PromptPreset, TranslationBackendStats, TranslationConfigHistory
+from .models import glossary_entries, prompt_presets, translation_backend_stats, translation_config_history
 from .repository import GLOSSARY_PROMPT_LIMIT, LAST_ERROR_MAX_LENGTH, TranslationRepository
 
 __all__ = [*functions.__all__, "GLOSSARY_PROMPT_LIMIT", "LAST_ERROR_MAX_LENGTH"]
@@ -29,8 +29,8 @@ EVENTS = (
 
 @hookimpl
 def sublarr_domains():
-    tables = [TranslationConfigHistory.__table__, GlossaryEntry.__table__, PromptPreset.__table__,
-              TranslationBackendStats.__table__]
+    tables = [translation_config_history, glossary_entries, prompt_presets,
+              translation_backend_stats]
     return [Domain(name="translation", version=__version__, tables=tables,
                    legacy_tables=("translation_config_history", "glossary_entries", "prompt_presets",
                                   "translation_backend_stats"),

@@ -22,12 +22,10 @@ from sublarr.core.validation import (
     require_str,
 )
 
-from .models import GlossaryEntry, PromptPreset, TranslationBackendStats, TranslationConfigHistory
-
-history = TranslationConfigHistory.__table__
-glossary = GlossaryEntry.__table__
-presets = PromptPreset.__table__
-backends = TranslationBackendStats.__table__
+from .models import glossary_entries as glossary
+from .models import prompt_presets as presets
+from .models import translation_backend_stats as backends
+from .models import translation_config_history as history
 
 GLOSSARY_PROMPT_LIMIT = 15  # terms the prompt builder receives (legacy get_glossary_for_series)
 LAST_ERROR_MAX_LENGTH = 500  # legacy record_backend_failure kept error_msg[:500]

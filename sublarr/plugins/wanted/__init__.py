@@ -15,7 +15,7 @@ from sublarr.core.hookspecs import hookimpl
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
 from .metrics import sublarr_metrics  # noqa: F401  (a hook of this plugin)
-from .models import WantedItem
+from .models import wanted_items
 from .repository import ITEM_TYPES, STATUSES, WantedRepository
 
 __all__ = [*functions.__all__, "ITEM_TYPES", "STATUSES"]
@@ -32,7 +32,7 @@ EVENTS = (
 
 @hookimpl
 def sublarr_domains():
-    return [Domain(name="wanted", version=__version__, tables=[WantedItem.__table__],
+    return [Domain(name="wanted", version=__version__, tables=[wanted_items],
                    legacy_tables=("wanted_items",),
                    migrations=Path(__file__).parent / "migrations", repository=WantedRepository)]
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from sublarr.core.hookspecs import hookimpl
 
-from .models import WantedItem
+from .models import wanted_items
 from .repository import STATUSES
 
 
@@ -18,7 +18,7 @@ from .repository import STATUSES
 def sublarr_metrics(kernel):
     from prometheus_client.core import GaugeMetricFamily  # at scrape time: `sublarr status` never loads it
 
-    status = WantedItem.__table__.c.status
+    status = wanted_items.c.status
     with kernel.repo("wanted").read() as conn:
         counts = dict(conn.execute(select(status, func.count()).group_by(status)).all())
     family = GaugeMetricFamily("sublarr_wanted_items", "Wanted items by status", labels=["status"])

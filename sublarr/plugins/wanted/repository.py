@@ -25,9 +25,8 @@ from sublarr.core.validation import (
 )
 from sublarr.drivers.base import StorageDriver
 
-from .models import WantedItem
+from .models import wanted_items as wanted
 
-wanted = WantedItem.__table__
 c = wanted.c
 
 ITEM_TYPES = ("episode", "movie")

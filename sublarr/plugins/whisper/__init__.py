@@ -9,7 +9,7 @@ from sublarr.core.hookspecs import hookimpl
 
 from . import functions
 from .functions import *  # noqa: F403  (the package-level functions: generated, see functions.py)
-from .models import WhisperJob
+from .models import whisper_jobs
 from .repository import WhisperRepository
 
 __all__ = functions.__all__
@@ -25,7 +25,7 @@ EVENTS = (
 
 @hookimpl
 def sublarr_domains():
-    return [Domain(name="whisper", version=__version__, tables=[WhisperJob.__table__],
+    return [Domain(name="whisper", version=__version__, tables=[whisper_jobs],
                    legacy_tables=("whisper_jobs",),
                    migrations=Path(__file__).parent / "migrations", repository=WhisperRepository)]
 

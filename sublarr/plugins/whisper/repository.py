@@ -17,9 +17,7 @@ from sublarr.core.errors import DuplicateError
 from sublarr.core.timeutil import now_iso
 from sublarr.core.validation import require_number
 
-from .models import WhisperJob
-
-jobs = WhisperJob.__table__
+from .models import whisper_jobs as jobs
 
 # update_whisper_job may set every column but the key (legacy: any column name was interpolated).
 UPDATABLE = tuple(c.name for c in jobs.columns if c.name != "id")
