@@ -1,10 +1,5 @@
-"""blacklist: ``blacklist_entries.added_at`` is a Timestamp, so that ``get_blacklist`` pages (``ORDER BY added_at DESC, id DESC``) are read in index order.
-
-As wanted_0005 did for ``wanted_items.added_at``: MariaDB indexes only a prefix of a LONGTEXT column,
-and a prefix cannot give ORDER BY its order, so every page sorted all the rows. A Timestamp is a
-VARCHAR(64) there, indexed whole; SQLite and PostgreSQL spell it TEXT as before (no-op there, see
-``sublarr.core.schema.retype_column``). The kernel writes 26 characters; the upgrade stops with the
-engine's error on a stored value over 64.
+"""blacklist: ``added_at`` is a Timestamp, so ``get_blacklist`` pages come in index order on MariaDB too
+(the reason and the no-op on SQLite/PostgreSQL: wanted_0005).
 
 Revision ID: blacklist_0003
 Revises: blacklist_0002

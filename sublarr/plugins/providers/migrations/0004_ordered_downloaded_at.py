@@ -1,10 +1,6 @@
-"""providers: ``subtitle_downloads.downloaded_at`` is a Timestamp, so that download history pages and the latest downloads (``ORDER BY downloaded_at DESC, id DESC``) are read in index order.
-
-As wanted_0005 did for ``wanted_items.added_at``: MariaDB indexes only a prefix of a LONGTEXT column,
-and a prefix cannot give ORDER BY its order, so every page sorted all the rows. A Timestamp is a
-VARCHAR(64) there, indexed whole; SQLite and PostgreSQL spell it TEXT as before (no-op there, see
-``sublarr.core.schema.retype_column``). The kernel writes 26 characters; the upgrade stops with the
-engine's error on a stored value over 64.
+"""providers: ``subtitle_downloads.downloaded_at`` as a Timestamp. The download history, newest first,
+then walks its index on MariaDB as on the other engines; why, and why nothing changes elsewhere:
+wanted_0005.
 
 Revision ID: providers_0004
 Revises: providers_0003
