@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -139,3 +140,34 @@ def test_the_hook_processes_die_with_the_sublarr_process(make_script, tmp_path, 
         runner.kill()
         runner.wait()
         kill_leftovers(pids)
+
+
+@pytest.mark.parametrize("attempt", range(5))  # the race is narrow: each attempt caught the old code about every other time
+def test_repeated_stop_signals_do_not_interrupt_the_clean_up(make_script, tmp_path, attempt):
+    """Before: the kernel sends the parent-death signal again each time the supervisor is handed to another
+    dying thread of its parent (a worker has several), and a second SIGTERM raised in the supervisor's
+    clean-up ended it there: the script's children and setsid grandchildren ran on (CI failed once)."""
+    pids, supervisor = tmp_path / "pids", tmp_path / "supervisor"
+    body = (f'setsid sh -c \'echo $$ >> "{pids}"; exec sleep 300\' </dev/null >/dev/null 2>&1 &\n'
+            f'sleep 300 &\necho $! >> "{pids}"\necho $$ >> "{pids}"\necho $PPID > "{supervisor}"\nwait')
+    script = make_script("long.sh", body)
+    results: list = []
+    run = threading.Thread(target=lambda: results.append(execute(script, script_env("test", {}), timeout=300)))
+    run.start()
+    try:
+        leftovers = pids_in(pids, 3)
+        [supervisor_pid] = pids_in(supervisor, 1)
+        until = time.monotonic() + 30
+        while run.is_alive() and time.monotonic() < until:  # signals keep landing while the first is handled
+            try:
+                os.kill(supervisor_pid, signal.SIGTERM)
+            except ProcessLookupError:  # reaped: the run is ending
+                break
+        run.join(timeout=30)
+        assert not run.is_alive()
+        [(code, _, _, error)] = results
+        assert code == -1 and error.startswith("stopped:"), error
+        assert [pid for pid in leftovers if alive(pid)] == []
+    finally:
+        kill_leftovers(pids)
+        run.join(timeout=30)

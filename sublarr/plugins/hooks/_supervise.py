@@ -11,7 +11,11 @@ sublarr code). It
 - runs the script in a session (and process group) of its own, with ``PR_SET_PDEATHSIG`` SIGKILL;
 - when the script exits, times out, or the supervisor is told to stop (SIGTERM/SIGINT/SIGHUP): kills
   the script's process group, then every remaining descendant (found through ``/proc``), reaps them
-  all, and only then reports and exits. Neither root nor any capability is needed;
+  all, and only then reports and exits. Neither root nor any capability is needed. The signal handler
+  only records the request and the polling loop acts on it (within 50 ms): a stop signal can arrive
+  more than once (the kernel sends the parent-death signal again each time the supervisor is handed to
+  another dying thread of a multi-threaded parent), and an exception raised by a second one would have
+  ended the supervisor in the middle of its clean-up, leaving the script's children running;
 - reports on ``STATUS_FD`` one JSON object per line: ``{"pid": N}`` when the script runs, then
   ``{"exit": code}`` (negative: killed by that signal), ``{"timeout": true}`` or ``{"error": "..."}``
   (the script could not be started), and ``{"cleaned": K}`` (descendants killed after the end).
@@ -30,8 +34,7 @@ PR_SET_CHILD_SUBREAPER = 36
 _libc = None
 
 
-class Stop(Exception):
-    """SIGTERM / SIGINT / SIGHUP: the sublarr process went away, or it stops the run."""
+_stop_requested = False  # SIGTERM / SIGINT / SIGHUP: the sublarr process went away, or it stops the run
 
 
 def _prctl(option, value):
@@ -45,7 +48,8 @@ def _prctl(option, value):
 
 
 def _stop(signum, frame):
-    raise Stop(signum)
+    global _stop_requested
+    _stop_requested = True
 
 
 def _descendants(root):
@@ -114,6 +118,21 @@ def _exited(pid):
     return -info.si_status
 
 
+def _wait(script_pid, deadline):
+    """Poll until the script exits (its status), the deadline passes (a timeout) or a stop is requested (None)."""
+    delay = 0.001
+    while True:
+        code = _exited(script_pid)
+        if code is not None:
+            return {"exit": code}
+        if _stop_requested:
+            return None
+        if time.monotonic() >= deadline:
+            return {"timeout": True}
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 0.05)
+
+
 def _child_setup():
     os.setsid()
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -141,38 +160,27 @@ def main(argv):
 
     script_pid = 0
     result: dict[str, object] = {}
+    stopped: dict[str, object] = {"error": "stopped: the sublarr process ended or stopped the run"}
     try:
-        if os.getppid() != parent:  # the parent died before PR_SET_PDEATHSIG took effect
-            raise Stop(signal.SIGTERM)
-        try:
-            process = subprocess.Popen([script], close_fds=True, env=env, preexec_fn=_child_setup)
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:  # ENOEXEC (no shebang), EACCES, removed since the check...
-            result = {"error": f"Cannot execute {script}: {getattr(exc, 'strerror', None) or exc}"}
+        if os.getppid() != parent or _stop_requested:  # the parent died before PR_SET_PDEATHSIG took effect
+            result = stopped
         else:
-            script_pid = process.pid
-            report(pid=script_pid)
-            deadline = time.monotonic() + timeout
-            delay = 0.001
-            while True:
-                code = _exited(script_pid)
-                if code is not None:
-                    result = {"exit": code}
-                    break
-                if time.monotonic() >= deadline:
-                    result = {"timeout": True}
-                    break
-                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-                delay = min(delay * 2, 0.05)
-    except Stop:
-        result = result or {"error": "stopped: the sublarr process ended or stopped the run"}
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish the clean-up whatever arrives now
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            try:
+                process = subprocess.Popen([script], close_fds=True, env=env, preexec_fn=_child_setup)
+            except (OSError, ValueError, subprocess.SubprocessError) as exc:  # ENOEXEC (no shebang), EACCES, removed since the check...
+                result = {"error": f"Cannot execute {script}: {getattr(exc, 'strerror', None) or exc}"}
+            else:
+                script_pid = process.pid
+                report(pid=script_pid)
+                result = _wait(script_pid, time.monotonic() + timeout) or stopped
+    finally:  # also on an unexpected error: nothing the script started may outlive the supervisor
         cleaned = clean_up(script_pid)
         report(**result)
         report(cleaned=cleaned)
-        out.close()
+        try:
+            out.close()
+        except OSError:  # the reader is gone: what could not be written is lost
+            pass
     return 0
 
 
