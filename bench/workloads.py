@@ -572,12 +572,13 @@ print(json.dumps([name for name in sys.modules if not name.startswith("sublarr")
                   and name.split(".")[0] not in sys.stdlib_module_names and name != "__main__"]))
 """
 _FLOOR = """
-import importlib, json, sys
+import gc, importlib, json, sys
 for name in json.load(open(sys.argv[1])):
     try:
         importlib.import_module(name)
     except Exception:
         pass
+gc.freeze()  # as `sublarr` does on its way out: the exit's collections are not a dependency's cost
 """
 
 

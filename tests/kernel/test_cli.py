@@ -64,6 +64,24 @@ def test_status_imports_only_what_it_uses(tmp_path):
         assert re.search(rf"^  {command} ", listed.stdout, re.MULTILINE), (command, listed.stdout)
 
 
+def test_only_the_process_entry_point_freezes_its_objects_on_the_way_out(tmp_path):
+    """`sublarr` as a process (argv from the command line) hands its objects to gc.freeze() when the command
+    is done, sparing the exit's collections; main(list), a command run inside a longer-lived process (tests,
+    an embedding application), must not: that process's cyclic garbage would never be collected again."""
+    code = ("import atexit, gc, sys; from sublarr.cli import main\n"
+            "frozen = []\n"
+            "atexit.register(lambda: print('frozen at exit:', frozen, gc.get_freeze_count() > 0))\n"
+            "try:\n    main(['status'])\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "frozen.append(gc.get_freeze_count() > 0)\n"
+            "sys.argv = ['sublarr', 'status']\n"
+            "main()\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SUBLARR_")}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=base, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "frozen at exit: [False] True"
+
+
 def test_status_json(tmp_path):
     result = sublarr("status", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
