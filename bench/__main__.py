@@ -148,17 +148,31 @@ def plot_growth(results: list[Measure], path: str) -> str | None:
         series.setdefault(key, []).append((size, m.ours_median))
     if not series or all(len(v) < 2 for v in series.values()):
         return None
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for key, points in sorted(series.items()):
-        points.sort()
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=key)
-    ax.set_xlabel("rows")
-    ax.set_ylabel("seconds (median)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.set_title("W1 upserts and W2 reads against row count (ours)")
+    # One panel per workload (W1 writes, W2 reads), one colour per engine, one line style per operation:
+    # a single panel with a colour per series ran out of distinct colours at twelve series.
+    colours = {"sqlite": "tab:green", "postgresql": "tab:blue", "mariadb": "tab:orange"}
+    styles = ["-", "--", ":", "-."]
+    panels = sorted({key.split()[0] for key in series})
+    titles = {"W1": "W1 upserts (one call, all rows)", "W2": "W2 reads (page 1 of 200 rows, summary)"}
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        keys = sorted(k for k in series if k.split()[0] == panel)
+        operations = sorted({k.rsplit(" (", 1)[0] for k in keys})
+        for key in keys:
+            operation, _, engine = key.rpartition(" (")
+            engine = engine.rstrip(")")
+            points = sorted(series[key])
+            label = f"{operation.removeprefix(panel + ' ').removesuffix(' of')} ({engine})"
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label,
+                    color=colours.get(engine), linestyle=styles[operations.index(operation) % len(styles)])
+        ax.set_xlabel("rows")
+        ax.set_ylabel("seconds (median, ours)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+        ax.set_title(titles.get(panel, panel))
+    fig.suptitle("Growth with row count")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
