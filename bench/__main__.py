@@ -178,22 +178,56 @@ def plot_growth(results: list[Measure], path: str) -> str | None:
     return path
 
 
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
+def size_list(text: str) -> list[int]:
+    return [positive_int(part.strip()) for part in text.split(",")]
+
+
+def workload_list(text: str) -> list[str]:
+    chosen = [part.strip().upper() for part in text.split(",") if part.strip()]
+    unknown = [w for w in chosen if w not in WORKLOADS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown workload {', '.join(unknown) or repr(text)} (choose from {', '.join(WORKLOADS)})")
+    return chosen
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, finishes in under two minutes")
     parser.add_argument("--check-only", action="store_true", help="tiny sizes, one repetition, no report")
-    parser.add_argument("--only", help="comma-separated workload ids (default: all; W7 not with --quick)")
-    parser.add_argument("--w7-rows", type=int, help="W7 row count (default 1000000)")
+    parser.add_argument("--only", type=workload_list,
+                        help=f"comma-separated workload ids of {', '.join(WORKLOADS)} (default: all; W7 not with --quick)")
+    parser.add_argument("--w7-rows", type=positive_int, help="W7 row count (default 1000000)")
     parser.add_argument("--out", default=DOC, help="report path (docs/BENCHMARKS.md)")
-    parser.add_argument("--sizes", help="W1/W2 row counts, comma-separated (default 10000,30000,100000)")
-    parser.add_argument("--repeat", type=int, help="repetitions of each measurement (default 5)")
+    parser.add_argument("--sizes", type=size_list, help="W1/W2 row counts, comma-separated (default 10000,30000,100000)")
+    parser.add_argument("--repeat", type=positive_int, help="repetitions of each measurement (default 5)")
     args = parser.parse_args()
+    if not args.check_only:  # the report's folder is checked before the run, not after it
+        folder = os.path.dirname(os.path.abspath(args.out))
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"--out: cannot create the folder {folder}: {exc.strerror}")
+        if not os.access(folder, os.W_OK) or os.path.isdir(args.out):
+            parser.error(f"--out: cannot write a report at {args.out}")
     import logging
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("rq").setLevel(logging.WARNING)
     default = "W1,W2,W3,W4,W5,W6" if args.quick else "W1,W2,W3,W4,W5,W6,W7"  # W7 at 10^6 rows: full run only
-    selected = {w.strip().upper() for w in (args.only or default).split(",")}
+    selected = set(args.only or default.split(","))
     if args.check_only:
         sizes, repeat, calls, ops, jobs = [1000], 1, 200, 2000, 200
     elif args.quick:
@@ -202,7 +236,7 @@ def main() -> int:
         sizes, repeat, calls, ops, jobs = [10_000, 30_000, 100_000], 5, 5000, 100_000, 10_000
     w7_rows = args.w7_rows or (2_000 if args.check_only else 1_000_000)
     if args.sizes:
-        sizes = [int(size) for size in args.sizes.split(",")]
+        sizes = args.sizes
     if args.repeat:
         repeat = args.repeat
     pg_url, pg_version = make_database("postgresql")
