@@ -26,15 +26,23 @@ class BigId(sa.BigInteger):
     KEY`` is 64-bit, and AUTOINCREMENT needs exactly that type name there)."""
 
 
-class Timestamp(sa.Text):
-    """A moment as the kernel writes it (``2026-11-25T01:02:03.000004``; legacy rows also hold
-    ``YYYY-MM-DD HH:MM:SS``): text on every engine, at most ``max_chars`` characters. An engine that
-    indexes only a prefix of unbounded text (MariaDB) spells it as a bounded string, so that an index
-    over it holds the whole value and can give ``ORDER BY`` its order: a prefix cannot, and every
-    page of a list ordered by the column then sorts all its rows. SQLite and PostgreSQL spell it
-    ``TEXT``, as before."""
+class ShortText(sa.Text):
+    """Text of at most ``max_chars`` characters: a word from a closed vocabulary (a status, a kind),
+    a moment (:class:`Timestamp`). Text on every engine; an engine that indexes only a prefix of
+    unbounded text (MariaDB) spells it as a bounded string, so that an index over it holds the whole
+    value: ``ORDER BY`` can then read rows in index order, and ``count(*)`` and ``GROUP BY`` over the
+    column are read from the index alone (with a prefix, every row is read to compare the whole value,
+    and grouping unbounded text goes through an on-disk temporary table). SQLite and PostgreSQL spell
+    it ``TEXT``, as before. Use it where every value the kernel writes is short by rule; a longer stored
+    value stops the migration that introduces the type, with the engine's error."""
 
     max_chars = 64
+
+
+class Timestamp(ShortText):
+    """A moment as the kernel writes it (``2026-11-25T01:02:03.000004``, 26 characters; legacy rows
+    also hold ``YYYY-MM-DD HH:MM:SS``): a :class:`ShortText`, so that an index over it orders pages on
+    every engine. With a prefix, every page of a list ordered by the column sorts all its rows."""
 
 
 class DeclaredText(sa.types.TypeDecorator):
@@ -89,7 +97,8 @@ def int_default(value: int) -> sa.sql.elements.TextClause:
 
 
 def retype_column(table: str, column: str, old: sa.types.TypeEngine, new: sa.types.TypeEngine, *,
-                  nullable: bool, indexes: Mapping[str, Sequence[str]]) -> None:
+                  nullable: bool, indexes: Mapping[str, Sequence[str]],
+                  server_default: sa.sql.elements.TextClause | None = None) -> None:
     """In a migration: ``column`` of ``table`` from type ``old`` to ``new`` where the bound engine
     spells the two differently, and nothing where it spells them alike (so a revision that gives a
     column a more exact type changes only the engines it concerns, without naming them).
@@ -97,7 +106,8 @@ def retype_column(table: str, column: str, old: sa.types.TypeEngine, new: sa.typ
     ``indexes`` (name -> columns) are the indexes over the column: they are dropped first and made
     again after, since an engine may key a column differently by type (a prefix of unbounded text
     on MariaDB). Only the indexes still there are dropped, so a run that stopped half-way on an
-    engine without transactional DDL can run again.
+    engine without transactional DDL can run again. ``server_default`` is the column's default
+    (``text_default(...)``), kept by engines that restate the whole column to change its type.
     """
     from alembic import op
 
@@ -108,6 +118,7 @@ def retype_column(table: str, column: str, old: sa.types.TypeEngine, new: sa.typ
     for name in indexes:
         if name in present:
             op.drop_index(name, table_name=table)
-    op.alter_column(table, column, type_=new, existing_type=old, existing_nullable=nullable)
+    op.alter_column(table, column, type_=new, existing_type=old, existing_nullable=nullable,
+                    existing_server_default=server_default)
     for name, columns in indexes.items():
         op.create_index(name, table, list(columns))

@@ -62,7 +62,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from sublarr.core.errors import SettingsError, SublarrError
 from sublarr.core.hookspecs import hookimpl
-from sublarr.core.schema import Timestamp, legacy_now
+from sublarr.core.schema import ShortText, legacy_now
 from sublarr.drivers.base import (
     StorageDriver,
     StorageFeatures,
@@ -116,9 +116,9 @@ def _text(element, compiler, **kw):
     return "LONGTEXT"  # the legacy TEXT is unbounded (SQLite: 1 GB); MariaDB's TEXT stops at 64 KiB
 
 
-@_for_dialects(Timestamp)
-def _timestamp(element, compiler, **kw):
-    return f"VARCHAR({element.max_chars})"  # indexed whole (no prefix): an index over it orders pages
+@_for_dialects(ShortText)
+def _short_text(element, compiler, **kw):
+    return f"VARCHAR({element.max_chars})"  # indexed whole (no prefix): an index orders and counts it
 
 
 @_for_dialects(sa.Float)
@@ -150,7 +150,7 @@ def _nulls_order(element, compiler, **kw):
 def _is_text(column: sa.Column) -> bool:
     """Unbounded text (LONGTEXT here): a key over it needs a prefix length (or a hash)."""
     kind = column.type
-    if isinstance(kind, Timestamp):
+    if isinstance(kind, ShortText):
         return False  # VARCHAR(max_chars): indexed whole
     impl = getattr(kind, "impl", None)  # TypeDecorator
     return isinstance(kind, sa.Text) or isinstance(impl, sa.Text) or (isinstance(impl, type) and issubclass(impl, sa.Text))
@@ -159,7 +159,7 @@ def _is_text(column: sa.Column) -> bool:
 def _key_bytes(column: sa.Column) -> int:
     """The most bytes a column that is not unbounded text takes in a key."""
     kind = column.type
-    if isinstance(kind, Timestamp):
+    if isinstance(kind, ShortText):
         return kind.max_chars * BYTES_PER_CHAR
     if isinstance(kind, sa.String) and kind.length:  # a VARCHAR read from the live table
         return kind.length * BYTES_PER_CHAR

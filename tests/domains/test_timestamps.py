@@ -1,8 +1,9 @@
-"""Timestamp columns that order pages are indexed whole on every engine.
+"""Short text columns that order, count or group a list are indexed whole on every engine.
 
-wanted_0005, blacklist_0003, jobs_0004 and providers_0004 made them ``sublarr.core.schema.Timestamp``:
+wanted_0005, blacklist_0003, jobs_0004 and providers_0004 made the timestamps that order pages a
+``sublarr.core.schema.Timestamp``, wanted_0006 made the wanted status and item type a ``ShortText``:
 MariaDB indexed a prefix of the LONGTEXT they were, and a prefix cannot order a page (every page
-sorted all the rows; tests/domains/test_wanted.py reads the plans).
+sorted all the rows) nor answer a count or a group alone (tests/domains/test_wanted.py reads the plans).
 """
 
 from __future__ import annotations
@@ -11,21 +12,22 @@ import pytest
 from sqlalchemy import inspect, text
 
 from sublarr.core.models import metadata
-from sublarr.core.schema import Timestamp
+from sublarr.core.schema import ShortText, Timestamp
 
-ORDERED = [("wanted_items", "added_at"), ("blacklist_entries", "added_at"), ("jobs", "created_at"),
-           ("subtitle_downloads", "downloaded_at")]
+SHORT = [("wanted_items", "added_at", Timestamp), ("blacklist_entries", "added_at", Timestamp),
+         ("jobs", "created_at", Timestamp), ("subtitle_downloads", "downloaded_at", Timestamp),
+         ("wanted_items", "status", ShortText), ("wanted_items", "item_type", ShortText)]
 
 
-@pytest.mark.parametrize(("table", "column"), ORDERED)
-def test_columns_that_order_pages_are_timestamps_indexed_whole(kernel, table, column):
+@pytest.mark.parametrize(("table", "column", "kind"), SHORT)
+def test_short_columns_that_order_or_count_lists_are_indexed_whole(kernel, table, column, kind):
     declared = metadata.tables[table]
-    assert isinstance(declared.c[column].type, Timestamp)
+    assert type(declared.c[column].type) is kind
     wanted = {index.name for index in declared.indexes if column in index.columns}
     assert wanted and wanted <= {index["name"] for index in inspect(kernel.engine).get_indexes(table)}
     if kernel.engine.dialect.name in ("mariadb", "mysql"):  # the one engine here that keys text by a prefix
         with kernel.engine.connect() as conn:
-            kind, length = conn.execute(text(
+            spelled, length = conn.execute(text(
                 "SELECT DATA_TYPE, CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS "
                 "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :t AND COLUMN_NAME = :c"),
                 {"t": table, "c": column}).one()
@@ -33,5 +35,5 @@ def test_columns_that_order_pages_are_timestamps_indexed_whole(kernel, table, co
                 "SELECT INDEX_NAME, SUB_PART FROM information_schema.STATISTICS "
                 "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :t AND COLUMN_NAME = :c"),
                 {"t": table, "c": column}).all()
-        assert (kind, length) == ("varchar", Timestamp.max_chars)
+        assert (spelled, length) == ("varchar", kind.max_chars)
         assert {name for name, _ in prefixes} >= wanted and all(part is None for _, part in prefixes)

@@ -785,13 +785,13 @@ def test_empty_to_head_to_base_to_head(empty_database, dialect):
     url = empty_database(dialect)
     k = boot(url)
     try:
-        assert k.migrator.current()["wanted"] == k.migrator.heads()["wanted"] == "wanted_0005"
+        assert k.migrator.current()["wanted"] == k.migrator.heads()["wanted"] == "wanted_0006"
         upsert_wanted_item("episode", "/tv/a.mkv")
         k.migrator.downgrade("base", domain="wanted")
         assert k.migrator.current()["wanted"] is None
         assert "wanted_items" not in inspect(k.engine).get_table_names()
         k.migrator.upgrade(domain="wanted")
-        assert k.migrator.current()["wanted"] == "wanted_0005"
+        assert k.migrator.current()["wanted"] == "wanted_0006"
         assert get_wanted_count() == 0
         assert upsert_wanted_item("episode", "/tv/a.mkv") == upsert_wanted_item("episode", "/tv/a.mkv")
     finally:
@@ -829,6 +829,49 @@ def test_pages_are_read_in_index_order_on_every_engine(kernel):
     assert stored(kernel) == before and not sorts(kernel)
     page = repo.get_wanted_items(page=2, per_page=50, status="wanted")["data"]
     assert [row["id"] for row in page] == sorted((r["id"] for r in before), reverse=True)[50:100]
+
+
+COUNT_PLANS = ("SELECT count(*) FROM wanted_items WHERE status = 'failed'",
+               "SELECT status, count(*) FROM wanted_items GROUP BY status",
+               "SELECT item_type, count(*) FROM wanted_items GROUP BY item_type")
+
+
+def read_whole_from_an_index(kernel) -> bool:
+    """Whether MariaDB answers a page's count and the summary's groups from an index alone."""
+    with kernel.engine.connect() as conn:
+        plans = [conn.exec_driver_sql("EXPLAIN " + sql).mappings().one() for sql in COUNT_PLANS]
+    return all("Using index" in str(plan["Extra"]) and "temporary" not in str(plan["Extra"]) for plan in plans)
+
+
+def test_counts_and_groups_by_status_and_type_are_read_from_an_index(kernel):
+    """wanted_0006: MariaDB indexed a prefix of a LONGTEXT status / item_type, so the count behind a
+    page's total read every matching row and the summary grouped through temporary tables; a
+    ShortText column is indexed whole. Down to wanted_0005 and up again keeps every row, value and
+    the status default; the summary and the pages read the same."""
+    repo = kernel.repo("wanted")
+    repo.upsert_wanted_items_in_batches(scan_of(2000))
+    repo.upsert_wanted_items_in_batches({"item_type": "movie", "file_path": f"/movies/M{i}.mkv", "radarr_movie_id": i}
+                                        for i in range(500))
+    for item_id in range(1, 300):
+        repo.update_wanted_status(item_id, "failed" if item_id % 2 else "found", "e")
+    kernel.storage.after_bulk_write("wanted_items", 2500)
+    before, summary = stored(kernel), repo.get_wanted_summary()
+    page = repo.get_wanted_items(page=3, per_page=50, status="failed", item_type="episode")
+    mariadb = kernel.engine.dialect.name == "mariadb"  # the engine here that keys text by a prefix
+    assert not mariadb or read_whole_from_an_index(kernel)
+    kernel.migrator.downgrade("wanted_0005", domain="wanted")
+    assert stored(kernel) == before and repo.get_wanted_summary() == summary
+    if mariadb:
+        assert not read_whole_from_an_index(kernel)  # what wanted_0006 fixed
+    kernel.migrator.upgrade(domain="wanted")
+    kernel.storage.after_bulk_write("wanted_items", 2500)
+    assert stored(kernel) == before and repo.get_wanted_summary() == summary
+    assert repo.get_wanted_items(page=3, per_page=50, status="failed", item_type="episode") == page
+    assert not mariadb or read_whole_from_an_index(kernel)
+    with kernel.engine.begin() as conn:  # the column default survived the retype
+        conn.execute(insert(items_table).values(item_type="episode", file_path="/tv/default.mkv",
+                                                added_at=now_iso(), updated_at=now_iso()))
+    assert get_wanted_by_file_path("/tv/default.mkv")["status"] == "wanted"
 
 
 def baseline_row(path, language, kind, title, **extra):

@@ -2,19 +2,20 @@
 
 Columns are in the legacy physical order (the migrated columns last), so row dicts have the
 legacy key order. Revision wanted_0002 made ``target_language``/``subtitle_type`` NOT NULL and
-added ``uq_wanted_identity``; wanted_0003 added the composite indexes.
+added ``uq_wanted_identity``; wanted_0003 added the composite indexes; wanted_0005 and wanted_0006
+made ``added_at``, ``status`` and ``item_type`` short texts (whole values in MariaDB's indexes).
 """
 
 from sqlalchemy import Column, Index, Integer, Table, Text, UniqueConstraint
 
 from sublarr.core.models import metadata
-from sublarr.core.schema import BigId, Timestamp, int_default, text_default
+from sublarr.core.schema import BigId, ShortText, Timestamp, int_default, text_default
 
 wanted_items = Table(
     "wanted_items",
     metadata,
     Column("id", BigId, primary_key=True),  # BIGINT on PostgreSQL since wanted_0004
-    Column("item_type", Text, nullable=False),
+    Column("item_type", ShortText, nullable=False),  # VARCHAR on MariaDB since wanted_0006
     Column("sonarr_series_id", Integer),
     Column("sonarr_episode_id", Integer),
     Column("radarr_movie_id", Integer),
@@ -23,7 +24,7 @@ wanted_items = Table(
     Column("file_path", Text, nullable=False),
     Column("existing_sub", Text, server_default=text_default("")),
     Column("missing_languages", Text, server_default=text_default("[]")),
-    Column("status", Text, nullable=False, server_default=text_default("wanted")),
+    Column("status", ShortText, nullable=False, server_default=text_default("wanted")),  # wanted_0006
     Column("last_search_at", Text, server_default=text_default("")),
     Column("search_count", Integer, server_default=int_default(0)),
     Column("error", Text, server_default=text_default("")),
