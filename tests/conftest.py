@@ -180,8 +180,11 @@ class MariadbServer:
         return self.url_for(name)
 
     def drop(self, name: str) -> None:
+        """The database and the scratch databases of a restore into it that a test killed (the driver
+        drops those at the next restore, which a killed test's database never has)."""
         with self.admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            for database in (name, f"{name}__restore", f"{name}__replaced"):
+                conn.execute(text(f"DROP DATABASE IF EXISTS `{database}`"))
 
 
 def _open_server(what: str, make, url: str, list_ours: str):
