@@ -49,7 +49,7 @@ from sublarr.core.errors import MigrationError, SublarrError
 from sublarr.core.migrate import Migrator, legacy_file
 from sublarr.core.plugins import BUILTIN, LOADED
 from sublarr.core.timeutil import normalise
-from sublarr.drivers.sqlite import release_sqlite_file, sqlite_snapshot
+from sublarr.drivers.sqlite import SqliteFileSchema, quote_name, release_sqlite_file, sqlite_snapshot
 
 if TYPE_CHECKING:
     from sublarr.core.kernel import Kernel
@@ -230,10 +230,6 @@ def adopt(kernel: Kernel, *, on_step: Callable[[str], None] | None = None,
             kernel.engine.dispose()
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 class _Adoption:
     def __init__(self, path: Path, domains: list[Domain], legacy: dict[str, str], settings: Settings,
                  on_step: Callable[[str], None] | None, progress: Progress | None = None):
@@ -264,7 +260,7 @@ class _Adoption:
             log.warning("adopting legacy database %s; a copy of it was written to %s", self.path, self.backup)
             self.on_step("snapshot")
             report = AdoptionReport(path=str(self.path), backup=str(self.backup))
-            legacy = _Schema.read(self.backup)
+            legacy = SqliteFileSchema.read(self.backup)
             adopted, installed = self._classify(legacy_tables)
             report.domains_adopted = [d.name for d in adopted]
             report.domains_installed = [d.name for d in installed]
@@ -355,8 +351,8 @@ class _Adoption:
 
     # -- rows ---------------------------------------------------------------------------------------
 
-    def _copy_rows(self, legacy: _Schema, adopted: list[Domain], report: AdoptionReport) -> None:
-        baseline = _Schema.read(self.work)
+    def _copy_rows(self, legacy: SqliteFileSchema, adopted: list[Domain], report: AdoptionReport) -> None:
+        baseline = SqliteFileSchema.read(self.work)
         adopted_tables = [t.name for d in adopted for t in d.tables]
         missing_at_baseline = [t for t in adopted_tables if t in legacy.columns and t not in baseline.columns]
         if missing_at_baseline:
@@ -389,7 +385,7 @@ class _Adoption:
             # The baseline may seed rows (it should not; later revisions do): the legacy rows replace them.
             for table in adopted_tables:
                 if table in baseline.columns:
-                    conn.execute(f"DELETE FROM main.{_quote(table)}")
+                    conn.execute(f"DELETE FROM main.{quote_name(table)}")
             if baseline.has_sequence:
                 conn.execute("DELETE FROM main.sqlite_sequence")
             copied = [t for t in adopted_tables if t in legacy.columns and t in baseline.columns]
@@ -414,28 +410,28 @@ class _Adoption:
                   tables: list[str]) -> contextlib.AbstractContextManager[Callable[[int], None]]:
         if self.progress is None:
             return contextlib.nullcontext(lambda _n: None)
-        total = sum(conn.execute(f"SELECT count(*) FROM legacy.{_quote(t)}").fetchone()[0] for t in tables)
+        total = sum(conn.execute(f"SELECT count(*) FROM legacy.{quote_name(t)}").fetchone()[0] for t in tables)
         return self.progress("adopting legacy rows", total)
 
     @staticmethod
-    def _copy_table(conn: sqlite3.Connection, table: str, legacy: _Schema, baseline: _Schema) -> tuple[int, int]:
+    def _copy_table(conn: sqlite3.Connection, table: str, legacy: SqliteFileSchema, baseline: SqliteFileSchema) -> tuple[int, int]:
         columns = legacy.columns[table]
         stamped = [c for c in columns if is_timestamp_column(c, baseline.types[table].get(c, ""))]
         changed = 0
         if stamped:
-            differs = " + ".join(f"({_quote(c)} IS NOT sublarr_normalise({_quote(c)}))" for c in stamped)
-            changed = conn.execute(f"SELECT coalesce(sum({differs}), 0) FROM legacy.{_quote(table)}").fetchone()[0]
-        select = ", ".join(f"sublarr_normalise({_quote(c)})" if c in stamped else _quote(c) for c in columns)
-        cursor = conn.execute(f"INSERT INTO main.{_quote(table)} ({', '.join(map(_quote, columns))}) "
-                              f"SELECT {select} FROM legacy.{_quote(table)} ORDER BY rowid")
+            differs = " + ".join(f"({quote_name(c)} IS NOT sublarr_normalise({quote_name(c)}))" for c in stamped)
+            changed = conn.execute(f"SELECT coalesce(sum({differs}), 0) FROM legacy.{quote_name(table)}").fetchone()[0]
+        select = ", ".join(f"sublarr_normalise({quote_name(c)})" if c in stamped else quote_name(c) for c in columns)
+        cursor = conn.execute(f"INSERT INTO main.{quote_name(table)} ({', '.join(map(quote_name, columns))}) "
+                              f"SELECT {select} FROM legacy.{quote_name(table)} ORDER BY rowid")
         return cursor.rowcount, changed
 
     @staticmethod
-    def _copy_verbatim(conn: sqlite3.Connection, table: str, legacy: _Schema) -> int:
+    def _copy_verbatim(conn: sqlite3.Connection, table: str, legacy: SqliteFileSchema) -> int:
         conn.execute(legacy.sql[table])
         for sql in legacy.index_sql.get(table, []):
             conn.execute(sql)
-        return conn.execute(f"INSERT INTO main.{_quote(table)} SELECT * FROM legacy.{_quote(table)}").rowcount
+        return conn.execute(f"INSERT INTO main.{quote_name(table)} SELECT * FROM legacy.{quote_name(table)}").rowcount
 
     @staticmethod
     def _carry_sequences(conn: sqlite3.Connection) -> None:
@@ -458,7 +454,7 @@ class _Adoption:
             if not problems:
                 return removed
             for table, rowid, _parent, _fk in problems:
-                conn.execute(f"DELETE FROM main.{_quote(table)} WHERE rowid = ?", (rowid,))
+                conn.execute(f"DELETE FROM main.{quote_name(table)} WHERE rowid = ?", (rowid,))
                 removed[table] = removed.get(table, 0) + 1
 
     @staticmethod
@@ -466,7 +462,7 @@ class _Adoption:
         conn = sqlite3.connect(path)
         try:
             present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            return {t: conn.execute(f"SELECT count(*) FROM {_quote(t)}").fetchone()[0] if t in present else 0
+            return {t: conn.execute(f"SELECT count(*) FROM {quote_name(t)}").fetchone()[0] if t in present else 0
                     for t in tables}
         finally:
             conn.close()
@@ -520,39 +516,3 @@ class _Adoption:
             for leftover in self.path.parent.glob(pattern):
                 with contextlib.suppress(OSError):
                     leftover.unlink()
-
-
-@dataclass
-class _Schema:
-    """Tables, columns (with declared types) and indexes of a SQLite file."""
-
-    columns: dict[str, list[str]]
-    types: dict[str, dict[str, str]]
-    indexes: dict[str, str]                  # index name -> table (named indexes only)
-    sql: dict[str, str]
-    index_sql: dict[str, list[str]]
-    has_sequence: bool
-
-    @classmethod
-    def read(cls, path: Path) -> _Schema:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-        try:
-            rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
-            columns: dict[str, list[str]] = {}
-            types: dict[str, dict[str, str]] = {}
-            sql: dict[str, str] = {}
-            indexes: dict[str, str] = {}
-            index_sql: dict[str, list[str]] = {}
-            for kind, name, table, text in rows:
-                if kind == "table" and not name.startswith("sqlite_"):
-                    info = conn.execute(f"PRAGMA table_info({_quote(name)})").fetchall()
-                    columns[name] = [r[1] for r in info]
-                    types[name] = {r[1]: r[2] or "" for r in info}
-                    sql[name] = text
-                elif kind == "index" and text:  # autoindexes have no SQL
-                    indexes[name] = table
-                    index_sql.setdefault(table, []).append(text)
-            has_sequence = any(kind == "table" and name == "sqlite_sequence" for kind, name, _t, _s in rows)
-        finally:
-            conn.close()
-        return cls(columns, types, indexes, sql, index_sql, has_sequence)

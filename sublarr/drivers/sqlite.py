@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -507,6 +508,11 @@ def release_sqlite_file(conn: sqlite3.Connection, path: Path, timeout: float = 5
         conn = sqlite3.connect(path, isolation_level=None, timeout=timeout)
 
 
+def quote_name(name: str) -> str:
+    """A table or column name as a SQLite identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def describe_sqlite_file(path: Path) -> tuple[dict[str, str | None], dict[str, int]]:
     """(schema revision per domain, row count per table) read from a SQLite file."""
     from sublarr.core.backup import VERSION_TABLE_PREFIX, BackupError
@@ -518,7 +524,7 @@ def describe_sqlite_file(path: Path) -> tuple[dict[str, str | None], dict[str, i
         revisions: dict[str, str | None] = {}
         rows: dict[str, int] = {}
         for name in names:
-            quoted = '"' + name.replace('"', '""') + '"'
+            quoted = quote_name(name)
             if name.startswith(VERSION_TABLE_PREFIX):
                 found = conn.execute(f"SELECT version_num FROM {quoted}").fetchall()
                 revisions[name[len(VERSION_TABLE_PREFIX):]] = found[0][0] if found else None
@@ -529,6 +535,44 @@ def describe_sqlite_file(path: Path) -> tuple[dict[str, str | None], dict[str, i
         raise BackupError(f"{path} is not a readable SQLite database: {exc}") from None
     finally:
         conn.close()
+
+
+@dataclass
+class SqliteFileSchema:
+    """Tables, columns (with declared types) and indexes of a SQLite file (what adoption compares a
+    legacy file by); SQLite's own tables (``sqlite_*``) are not listed, ``has_sequence`` says whether
+    the file keeps AUTOINCREMENT counters."""
+
+    columns: dict[str, list[str]]
+    types: dict[str, dict[str, str]]
+    indexes: dict[str, str]                  # index name -> table (named indexes only)
+    sql: dict[str, str]
+    index_sql: dict[str, list[str]]
+    has_sequence: bool
+
+    @classmethod
+    def read(cls, path: Path) -> SqliteFileSchema:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
+            columns: dict[str, list[str]] = {}
+            types: dict[str, dict[str, str]] = {}
+            sql: dict[str, str] = {}
+            indexes: dict[str, str] = {}
+            index_sql: dict[str, list[str]] = {}
+            for kind, name, table, text in rows:
+                if kind == "table" and not name.startswith("sqlite_"):
+                    info = conn.execute(f"PRAGMA table_info({quote_name(name)})").fetchall()
+                    columns[name] = [r[1] for r in info]
+                    types[name] = {r[1]: r[2] or "" for r in info}
+                    sql[name] = text
+                elif kind == "index" and text:  # autoindexes have no SQL
+                    indexes[name] = table
+                    index_sql.setdefault(table, []).append(text)
+            has_sequence = any(kind == "table" and name == "sqlite_sequence" for kind, name, _t, _s in rows)
+        finally:
+            conn.close()
+        return cls(columns, types, indexes, sql, index_sql, has_sequence)
 
 
 @hookimpl
