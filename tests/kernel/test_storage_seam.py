@@ -26,6 +26,12 @@ def _sources() -> list[Path]:
     return sorted(p for p in files if "migrations" not in p.parts)
 
 
+def _names_an_engine(value: object) -> bool:
+    """An engine's name, or a name of the engine's own objects ("sqlite_sequence", "sqlite_%")."""
+    text = str(value).lower()
+    return text in ENGINE_NAMES or any(text.startswith(name + "_") for name in ENGINE_NAMES)
+
+
 def _engine_branches(path: Path) -> list[str]:
     """Comparisons with an engine's name (``dialect.name``, or a literal such as "sqlite") and per-engine
     type variants. Naming an engine in a message is fine, and so is matching a backup's driver with
@@ -34,11 +40,14 @@ def _engine_branches(path: Path) -> list[str]:
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Compare):
             for operand in (node.left, *node.comparators):
-                if isinstance(operand, ast.Constant) and str(operand.value).lower() in ENGINE_NAMES:
+                if isinstance(operand, ast.Constant) and _names_an_engine(operand.value):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: compares with {operand.value!r}")
                 if (isinstance(operand, ast.Attribute) and operand.attr == "name"
                         and isinstance(operand.value, ast.Attribute) and operand.value.attr == "dialect"):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: compares .{operand.value.attr}.name")
+        if (isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("startswith", "endswith")
+                and any(isinstance(a, ast.Constant) and _names_an_engine(a.value) for a in node.args)):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: matches a name of an engine's own")
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "with_variant":
             found.append(f"{path.relative_to(ROOT)}:{node.lineno}: with_variant (a type per engine)")
     return found
@@ -54,11 +63,13 @@ def test_no_core_or_domain_code_branches_on_an_engine_name() -> None:
 def test_the_checker_finds_what_it_looks_for(tmp_path: Path) -> None:
     sample = tmp_path / "x.py"
     sample.write_text("if conn.dialect.name == 'sqlite':\n    pass\nif kernel.storage.name != 'mariadb':\n    pass\n"
-                      "T = Text().with_variant(X(), 'sqlite')\n")
+                      "T = Text().with_variant(X(), 'sqlite')\n"
+                      "skip = name.startswith('sqlite_') or name == 'sqlite_sequence'\n")
     global ROOT
     saved, ROOT = ROOT, tmp_path
     try:
-        assert len(_engine_branches(sample)) == 4  # dialect.name, two literals, with_variant
+        # dialect.name, two literals, with_variant, an engine's own table by prefix and by name
+        assert len(_engine_branches(sample)) == 6
     finally:
         ROOT = saved
 
